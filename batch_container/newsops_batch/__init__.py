@@ -1,0 +1,1 @@
+"""The GPU batch job: one (run, task, chunk) per container attempt."""

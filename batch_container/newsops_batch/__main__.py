@@ -1,0 +1,5 @@
+import sys
+
+from newsops_batch.entrypoint import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""``python -m newsops_batch``: process chunk N of one task of one run.
+
+Idempotent per chunk (a result written for the same chunk checksum and model version is
+kept), works in a scratch directory unique to this attempt, publishes its result in one
+atomic write, and exits 0, RETRYABLE_EXIT or PERMANENT_EXIT so Batch knows whether to retry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib import keys
+from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.factory import build_store
+from chalicelib.jsonl import dumps_line, encode, iter_lines, loads_or_text
+from chalicelib.schema import (
+    Article,
+    QuarantineRecord,
+    ResultRecord,
+    RunManifest,
+    TaskSpec,
+    describe_errors,
+)
+from chalicelib.settings import Settings
+from chalicelib.store.base import ObjectStore
+from newsops_batch.errors import PermanentError, RetryableError
+from newsops_batch.tasks import TaskRunner, load_runner
+
+log = logging.getLogger("newsops.batch")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="newsops_batch", description=__doc__)
+    p.add_argument("--run-id", default=os.environ.get("NEWSOPS_RUN_ID"))
+    p.add_argument("--task", default=os.environ.get("NEWSOPS_TASK"))
+    p.add_argument("--chunk", type=int, default=None,
+                   help="chunk index (default: AWS_BATCH_JOB_ARRAY_INDEX, or 0 for a single job)")
+    args = p.parse_args(argv)
+    if args.chunk is None:
+        args.chunk = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
+    if not args.run_id or not args.task:
+        p.error("--run-id and --task (or NEWSOPS_RUN_ID and NEWSOPS_TASK) are required")
+    return args
+
+
+def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
+         runner: TaskRunner | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parse_args(argv)
+    attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1")
+    scratch = Path(tempfile.mkdtemp(prefix=f"newsops-{args.run_id[:40]}-{args.task}-{args.chunk}-a{attempt}-"))
+    try:
+        process_chunk(store or build_store(Settings()), args.run_id, args.task, args.chunk,
+                      scratch=scratch, runner=runner)
+        return 0
+    except PermanentError as exc:
+        log.error("permanent failure (no retry): %s", exc)
+        return PERMANENT_EXIT
+    except (RetryableError, OSError, MemoryError, TimeoutError, RuntimeError) as exc:
+        log.exception("retryable failure: %s", exc)
+        return RETRYABLE_EXIT
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: Path,
+                  runner: TaskRunner | None = None) -> dict[str, Any]:
+    started = time.time()
+    try:
+        manifest = RunManifest.model_validate_json(store.get(keys.manifest(rid)))
+    except KeyError:
+        raise PermanentError(f"no manifest for run {rid}") from None
+    spec = _task_spec(manifest, task)
+    if not 0 <= n < len(manifest.chunks):
+        raise PermanentError(f"chunk {n} out of range: run {rid} has {len(manifest.chunks)} chunks")
+    chunk = manifest.chunks[n]
+    result_key = keys.result(rid, task, n)
+
+    done = store.head(result_key)
+    if done and done.metadata.get("input_sha256") == chunk.sha256 and \
+            done.metadata.get("model_version") == spec.model_version:
+        log.info("chunk %d of %s/%s already done for this input and model: skipped", n, rid, task)
+        return {"skipped": True, "records": int(done.metadata.get("records", 0))}
+
+    try:
+        data = store.get(chunk.key)
+    except KeyError:
+        raise PermanentError(f"chunk object missing: {chunk.key}") from None
+    if hashlib.sha256(data).hexdigest() != chunk.sha256:
+        raise PermanentError(f"chunk {chunk.key} does not match the manifest's sha256")
+    (scratch / "chunk.jsonl.gz").write_bytes(data)
+
+    articles: list[Article] = []
+    quarantined: list[QuarantineRecord] = []
+    for line in iter_lines(io.BytesIO(data)):
+        article, problem = _parse(line)
+        if article is None:
+            quarantined.append(QuarantineRecord(stage=task, reason=problem, chunk=n,
+                                                record=loads_or_text(line)))
+        else:
+            articles.append(article)
+
+    runner = runner or load_runner(spec)
+    log.info("run %s task %s chunk %d: %d articles", rid, task, n, len(articles))
+    outputs = runner.run(articles) if articles else []
+    if len(outputs) != len(articles):
+        raise PermanentError(f"task {task} returned {len(outputs)} outputs for {len(articles)} articles")
+    results: list[dict[str, Any]] = []
+    for article, out in zip(articles, outputs, strict=True):
+        if isinstance(out, Exception):
+            quarantined.append(QuarantineRecord(stage=task, reason=f"{type(out).__name__}: {out}",
+                                                chunk=n, id=article.id,
+                                                record=article.model_dump(mode="json")))
+            continue
+        results.append(ResultRecord(id=article.id or "", task=task, language=article.language,
+                                    output=out).model_dump())
+
+    if quarantined:
+        store.put(keys.task_quarantine(rid, task, n),
+                  b"".join(dumps_line(q.model_dump(exclude_none=True)) for q in quarantined))
+    # The result is the completion marker, so it is written last, in one atomic step.
+    store.put(result_key, encode(results), metadata={
+        "records": str(len(results)), "quarantined": str(len(quarantined)),
+        "input_sha256": chunk.sha256, "model_version": spec.model_version,
+        "seconds": f"{time.time() - started:.3f}"})
+    log.info("run %s task %s chunk %d: %d results, %d quarantined in %.1fs",
+             rid, task, n, len(results), len(quarantined), time.time() - started)
+    return {"skipped": False, "records": len(results), "quarantined": len(quarantined)}
+
+
+def _task_spec(manifest: RunManifest, task: str) -> TaskSpec:
+    for t in manifest.tasks:
+        if t.name == task:
+            return t
+    raise PermanentError(f"task {task!r} is not part of run {manifest.run_id}")
+
+
+def _parse(line: bytes) -> tuple[Article | None, str]:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8: {exc}"
+    try:
+        return Article.model_validate_json(text), ""
+    except ValidationError as exc:
+        return None, f"invalid article: {describe_errors(exc)}"
+

@@ -1,0 +1,3 @@
+from chalicelib.alerts.base import Alert, AlertSink
+
+__all__ = ["Alert", "AlertSink"]

@@ -1,0 +1,98 @@
+"""The compute port: AWS Batch semantics (array jobs, attempts, exit-code rules, timeouts)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# The batch entrypoint's exit codes (sysexits.h): Batch's evaluateOnExit retries 75 and
+# gives up at once on 65, because bad data does not get better on a second GPU.
+RETRYABLE_EXIT = 75  # EX_TEMPFAIL: throttling, network, spot reclaim, out of memory
+PERMANENT_EXIT = 65  # EX_DATAERR: corrupt model, missing chunk, misconfiguration
+
+JobState = Literal["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"]
+ACTIVE_STATES: tuple[str, ...] = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+@dataclass(frozen=True)
+class ExitRule:
+    """One ``evaluateOnExit`` entry: the first matching rule decides RETRY or EXIT."""
+
+    action: Literal["RETRY", "EXIT"]
+    on_exit_code: str | None = None  # glob, as Batch: "75", "6*"
+    on_reason: str | None = None
+
+    def matches(self, exit_code: int | None, reason: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        if self.on_exit_code is not None:
+            if exit_code is None or not fnmatchcase(str(exit_code), self.on_exit_code):
+                return False
+        return self.on_reason is None or fnmatchcase(reason, self.on_reason)
+
+
+@dataclass
+class JobRequest:
+    name: str
+    queue: str
+    definition: str
+    array_size: int = 0  # 0 = a single job (Batch rejects arrays of size 1)
+    environment: dict[str, str] = field(default_factory=dict)
+    command: list[str] | None = None
+    attempts: int = 1
+    timeout_s: int | None = None
+    exit_rules: list[ExitRule] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobStatus:
+    job_id: str
+    name: str
+    status: JobState
+    reason: str = ""
+    array_size: int = 0
+    children: dict[str, int] = field(default_factory=dict)  # state -> count, for array jobs
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    created: float | None = None
+    started: float | None = None
+    stopped: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("SUCCEEDED", "FAILED")
+
+
+class Compute(ABC):
+    @abstractmethod
+    def submit(self, request: JobRequest) -> str:
+        """Submit a job (an array of ``array_size`` children when >= 2); returns its id."""
+
+    @abstractmethod
+    def describe(self, job_id: str) -> JobStatus: ...
+
+    @abstractmethod
+    def list_jobs(self, *, name_prefix: str = "", states: tuple[str, ...] = ACTIVE_STATES) -> list[JobStatus]:
+        """Jobs whose name starts with ``name_prefix`` (a run id), in the given states."""
+
+    @abstractmethod
+    def terminate(self, job_id: str, reason: str) -> None:
+        """Stop a job and all its children; a no-op for a finished one."""
+
+    def wait(self, job_id: str, *, poll_s: float = 5.0, cancelled: Any = None) -> JobStatus:
+        """Block until the job ends; terminate it when ``cancelled`` (a threading.Event) is set."""
+        import time
+
+        while True:
+            status = self.describe(job_id)
+            if status.done:
+                return status
+            if cancelled is not None and cancelled.is_set():
+                self.terminate(job_id, "workflow task cancelled")
+                return self.describe(job_id)
+            if cancelled is not None:
+                cancelled.wait(poll_s)
+            else:
+                time.sleep(poll_s)

@@ -1,0 +1,265 @@
+"""AWS Batch on one machine: each array child is a worker process running the batch entrypoint.
+
+Honours what Batch honours: array size (``AWS_BATCH_JOB_ARRAY_INDEX``), environment overrides,
+attempts with ``evaluateOnExit`` rules, and the attempt timeout, which kills the attempt's
+whole process group so that nothing it started survives (lesson 2 of DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chalicelib.compute.base import (
+    ACTIVE_STATES,
+    PERMANENT_EXIT,
+    RETRYABLE_EXIT,
+    Compute,
+    ExitRule,
+    JobRequest,
+    JobStatus,
+)
+
+DEFAULT_COMMAND = [sys.executable, "-m", "newsops_batch"]
+# What Batch does when no rule matches is to retry; the entrypoint's codes make it explicit.
+DEFAULT_EXIT_RULES = [
+    ExitRule("RETRY", on_exit_code=str(RETRYABLE_EXIT)),
+    ExitRule("EXIT", on_exit_code=str(PERMANENT_EXIT)),
+    ExitRule("RETRY", on_reason="*"),
+]
+
+ProgressCallback = Callable[[JobStatus], None]
+
+
+@dataclass
+class _Child:
+    index: int
+    state: str = "RUNNABLE"
+    attempts: list[dict] = field(default_factory=list)
+    proc: subprocess.Popen | None = None
+
+
+@dataclass
+class _Job:
+    job_id: str
+    request: JobRequest
+    children: list[_Child]
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    stopped: float | None = None
+    terminated: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class LocalCompute(Compute):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        workers: int = 0,
+        base_env: dict[str, str] | None = None,
+        commands: dict[str, list[str]] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.home = Path(home).resolve()
+        self.workers = workers or os.cpu_count() or 1
+        self.base_env = dict(base_env or {})
+        # The local stand-in for job definitions: a definition's command, else the entrypoint.
+        self.commands = dict(commands or {})
+        self.on_progress = on_progress
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="newsops-worker")
+        self._registry = self.home / "jobs"
+        self._registry.mkdir(parents=True, exist_ok=True)
+
+    # -- port -----------------------------------------------------------------------------
+    def submit(self, request: JobRequest) -> str:
+        if request.array_size == 1 or request.array_size < 0 or request.array_size > 10_000:
+            # Same validation as Batch: an array has 2..10,000 children.
+            raise ValueError(f"array size must be 0 (single job) or 2..10000, got {request.array_size}")
+        if not 1 <= request.attempts <= 10:
+            raise ValueError(f"attempts must be 1..10, got {request.attempts}")
+        job_id = str(uuid.uuid4())
+        n = request.array_size or 1
+        job = _Job(job_id, request, [_Child(i) for i in range(n)])
+        with self._lock:
+            self._jobs[job_id] = job
+        self._persist(job)
+        remaining = Counter({"left": n})
+
+        def run_child(child: _Child) -> None:
+            try:
+                self._run_child(job, child)
+            finally:
+                with job.lock:
+                    remaining["left"] -= 1
+                    last = remaining["left"] == 0
+                self._persist(job)
+                if self.on_progress:
+                    self.on_progress(self._status(job))
+                if last:
+                    job.stopped = time.time()
+                    self._persist(job)
+                    job.finished.set()
+
+        for child in job.children:
+            self._pool.submit(run_child, child)
+        return job_id
+
+    def describe(self, job_id: str) -> JobStatus:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise KeyError(f"unknown job {job_id}")
+        return self._status(job)
+
+    def list_jobs(self, *, name_prefix: str = "", states: tuple[str, ...] = ACTIVE_STATES) -> list[JobStatus]:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        out = [self._status(j) for j in jobs if j.request.name.startswith(name_prefix)]
+        return [s for s in out if s.status in states]
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise KeyError(f"unknown job {job_id}")
+        with job.lock:
+            if job.terminated is None:
+                job.terminated = reason
+            procs = [c.proc for c in job.children if c.proc is not None]
+        for proc in procs:
+            _kill_group(proc)
+
+    def wait(self, job_id: str, *, poll_s: float = 0.2, cancelled: threading.Event | None = None) -> JobStatus:
+        with self._lock:
+            job = self._jobs[job_id]
+        while not job.finished.wait(poll_s):
+            if cancelled is not None and cancelled.is_set():
+                self.terminate(job_id, "workflow task cancelled")
+                job.finished.wait()
+                break
+        return self._status(job)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            if not job.finished.is_set():
+                self.terminate(job.job_id, "compute shut down")
+        self._pool.shutdown(wait=True)
+
+    # -- internals ------------------------------------------------------------------------
+    def _run_child(self, job: _Job, child: _Child) -> None:
+        req = job.request
+        rules = req.exit_rules or DEFAULT_EXIT_RULES
+        log_dir = self.home / "logs" / req.name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(req.attempts):
+            with job.lock:
+                if job.terminated:
+                    child.state = "FAILED"
+                    child.attempts.append({"reason": f"terminated: {job.terminated}", "exit_code": None})
+                    return
+                child.state = "RUNNING"
+                job.started = job.started or time.time()
+            env = {**os.environ, **self.base_env, **req.environment,
+                   "AWS_BATCH_JOB_ID": f"{job.job_id}:{child.index}" if req.array_size else job.job_id,
+                   "AWS_BATCH_JOB_ATTEMPT": str(attempt + 1),
+                   "AWS_BATCH_JQ_NAME": req.queue}
+            if req.array_size:
+                env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(child.index)
+            log_path = log_dir / f"{child.index:05d}.{attempt + 1}.log"
+            started = time.time()
+            with open(log_path, "wb") as log:
+                # A new session makes the attempt a process-group leader: a timeout or a
+                # terminate kills everything it started, grandchildren included.
+                command = req.command or self.commands.get(req.definition) or DEFAULT_COMMAND
+                proc = subprocess.Popen(command, env=env, stdout=log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, cwd=os.getcwd())
+                with job.lock:
+                    child.proc = proc
+                self._persist(job)
+                try:
+                    code: int | None = proc.wait(timeout=req.timeout_s)
+                    reason = "Essential container in task exited"
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc)
+                    proc.wait()
+                    code = None
+                    reason = f"Job attempt duration exceeded timeout ({req.timeout_s}s)"
+                # Leftovers of a finished attempt die with it, as when a container stops.
+                _kill_group(proc)
+                with job.lock:
+                    child.proc = None
+                    if job.terminated and code != 0:
+                        reason = f"terminated: {job.terminated}"
+            child.attempts.append({"exit_code": code if code is None or code >= 0 else None,
+                                   "signal": -code if code is not None and code < 0 else None,
+                                   "reason": reason, "started": started, "stopped": time.time(),
+                                   "log": str(log_path)})
+            if code == 0:
+                child.state = "SUCCEEDED"
+                return
+            if job.terminated:
+                break
+            exit_code = code if code is not None and code >= 0 else None
+            action = next((r.action for r in rules if r.matches(exit_code, reason)), "RETRY")
+            if action == "EXIT":
+                break
+        child.state = "FAILED"
+
+    def _status(self, job: _Job) -> JobStatus:
+        with job.lock:
+            states = Counter(c.state for c in job.children)
+            if job.finished.is_set():
+                status = "SUCCEEDED" if states.get("SUCCEEDED", 0) == len(job.children) else "FAILED"
+            elif states.get("RUNNING"):
+                status = "RUNNING"
+            else:
+                status = "RUNNABLE"
+            reason = job.terminated or ""
+            if status == "FAILED" and not reason:
+                failed = [c for c in job.children if c.state == "FAILED"]
+                last = failed[0].attempts[-1] if failed and failed[0].attempts else {}
+                reason = (f"{len(failed)} of {len(job.children)} children failed; "
+                          f"child {failed[0].index}: {last.get('reason', '')} "
+                          f"(exit code {last.get('exit_code')})") if failed else "failed"
+            attempts = [dict(a, index=c.index) for c in job.children for a in c.attempts]
+            pgids = [c.proc.pid for c in job.children if c.proc is not None]
+        return JobStatus(job_id=job.job_id, name=job.request.name, status=status, reason=reason,  # type: ignore[arg-type]
+                         array_size=job.request.array_size, children=dict(states),
+                         attempts=attempts, tags=dict(job.request.tags, pgids=",".join(map(str, pgids))),
+                         created=job.created, started=job.started, stopped=job.stopped)
+
+    def _persist(self, job: _Job) -> None:
+        """A file per job, so the reaper in another process can find and stop its workers."""
+        s = self._status(job)
+        doc = {"job_id": s.job_id, "name": s.name, "status": s.status, "reason": s.reason,
+               "children": s.children, "tags": job.request.tags, "created": s.created,
+               "stopped": s.stopped, "owner_pid": os.getpid(),
+               "pgids": [int(p) for p in s.tags["pgids"].split(",") if p]}
+        tmp = self._registry / f".{job.job_id}.{threading.get_ident()}.tmp"
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, self._registry / f"{job.job_id}.json")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

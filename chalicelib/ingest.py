@@ -1,0 +1,283 @@
+"""Ingest: one input object under ``incoming/`` -> validated chunks, a manifest, one run.
+
+Streams the input (one chunk in memory at a time), so a 200k-article batch needs no more
+memory than a 500-article one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import time
+import zlib
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import orjson
+from pydantic import ValidationError
+
+from chalicelib import keys
+from chalicelib.alerts.base import Alert
+from chalicelib.factory import Runtime
+from chalicelib.jsonl import GZIP_MAGIC, dumps_line, loads_or_text
+from chalicelib.ledger.base import RunRecord
+from chalicelib.lineage import code_version
+from chalicelib.schema import (
+    Article,
+    ChunkInfo,
+    ExecutionInput,
+    ExecutionTask,
+    InputRef,
+    QuarantineRecord,
+    RunManifest,
+    describe_errors,
+)
+from chalicelib.store.events import object_from_event
+
+log = logging.getLogger("newsops.ingest")
+
+# Below this many compressed bytes per article no real input goes; only an input big enough
+# to need more than max_chunks chunks at that density pays for a counting pass first.
+_MIN_COMPRESSED_BYTES_PER_ARTICLE = 40
+_CHUNK_GZIP_LEVEL = 1  # chunks are read once by the job: speed over size
+
+
+class RejectedInput(Exception):
+    """The object is not gzip JSON lines at all: no run starts, a person is alerted."""
+
+
+@dataclass
+class IngestOutcome:
+    run_id: str | None
+    status: str  # "started" | "duplicate" | "rejected" | "ignored"
+    reason: str = ""
+    articles: dict[str, int] = field(default_factory=dict)
+    chunks: int = 0
+    execution_status: str | None = None
+
+
+def handle_event(event: dict[str, Any], rt: Runtime) -> IngestOutcome:
+    _bucket, key, etag, size, version = object_from_event(event)
+    if not keys.is_incoming(key):
+        return IngestOutcome(None, "ignored", f"not under {keys.INCOMING_PREFIX}: {key}")
+    info = rt.store.head(key)
+    if info is None:
+        return IngestOutcome(None, "ignored", f"object is gone: {key}")
+    # The event's etag names the version that triggered us; fall back to the current one.
+    return ingest_object(key, etag or info.etag, rt, size=size or info.size, version=version)
+
+
+def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
+                  version: str | None = None) -> IngestOutcome:
+    rid = keys.run_id(key, etag)
+    started = time.time()
+    if not rt.ledger.claim_run(RunRecord(run_id=rid, input_key=key, etag=etag,
+                                         detail={"t_ingest_start": started})):
+        log.info("duplicate event for %s: run %s already claimed", key, rid)
+        return IngestOutcome(rid, "duplicate", "run already claimed")
+    settings = rt.settings
+    try:
+        chunk_size = settings.chunk_size
+        if size > chunk_size * settings.max_chunks * _MIN_COMPRESSED_BYTES_PER_ARTICLE:
+            chunk_size = _chunk_size_for(_count_lines(rt, key), settings.chunk_size, settings.max_chunks)
+        split = _split(rt, rid, key, chunk_size)
+    except RejectedInput as exc:
+        return _reject(rt, rid, key, str(exc))
+
+    manifest = RunManifest(
+        run_id=rid, created=datetime.now(UTC),
+        input=InputRef(uri=rt.store.uri(key), key=key, etag=etag, version=version, size=size),
+        chunk_size=chunk_size, chunks=split.chunks, articles=split.counts,
+        tasks=rt.tasks.tasks, code_version=code_version(),
+        models={t.name: {"version": t.model_version, "uri": t.model} for t in rt.tasks.tasks},
+    )
+    rt.store.put(keys.manifest(rid), manifest.model_dump_json(indent=2).encode())
+    payload = execution_input(rt, rid, len(split.chunks))
+    rt.ledger.update_run(rid, state="RUNNING", detail={
+        "t_ingest_end": time.time(), "articles": split.counts, "chunks": len(split.chunks),
+        "tasks": [t.name for t in rt.tasks.tasks]})
+    log.info("run %s: %d articles valid, %d quarantined, %d chunks; starting workflow",
+             rid, split.counts["valid"], split.counts["quarantined"], len(split.chunks))
+    if not split.chunks:
+        # Nothing valid to process: the workflow would submit empty arrays. Verify says why.
+        from chalicelib.verify import verify_run
+
+        verify_run(rid, rt, extra_problems=["no valid article in the input"])
+        return IngestOutcome(rid, "started", "no valid articles", split.counts, 0, "FAILED")
+    execution = rt.workflow.start(rid, payload.model_dump())
+    return IngestOutcome(rid, "started", "", split.counts, len(split.chunks), execution.status)
+
+
+def execution_input(rt: Runtime, rid: str, chunks: int) -> ExecutionInput:
+    s = rt.settings
+    tasks = []
+    for t in rt.tasks.tasks:
+        env = {"NEWSOPS_RUN_ID": rid, "NEWSOPS_TASK": t.name}
+        tasks.append(ExecutionTask(
+            name=t.name, job_name=f"{rid}-{t.name}"[:128],
+            job_definition=f"{s.job_definition_prefix}-{t.name}",
+            array_size=chunks if chunks > 1 else 0, attempts=t.attempts, timeout_s=t.timeout_s,
+            sfn_timeout_s=t.attempts * t.timeout_s + s.queue_wait_s,
+            environment=[{"Name": k, "Value": v} for k, v in env.items()],
+        ))
+    return ExecutionInput(run_id=rid, manifest=keys.manifest(rid), chunks=chunks, tasks=tasks)
+
+
+def _chunk_size_for(lines: int, chunk_size: int, max_chunks: int) -> int:
+    return max(chunk_size, -(-lines // max_chunks))
+
+
+@dataclass
+class _Split:
+    chunks: list[ChunkInfo]
+    counts: dict[str, int]
+
+
+class _ChunkBuffer:
+    def __init__(self) -> None:
+        self.raw = io.BytesIO()
+        self.gz = gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=_CHUNK_GZIP_LEVEL, mtime=0)
+        self.records = 0
+
+    def add(self, line: bytes) -> None:
+        self.gz.write(line)
+        self.records += 1
+
+    def finish(self) -> bytes:
+        self.gz.close()
+        return self.raw.getvalue()
+
+
+def _open_gzip(rt: Runtime, key: str, stack: ExitStack) -> IO[bytes]:
+    raw = stack.enter_context(rt.store.open_read(key))
+    head = raw.read(2)
+    if head != GZIP_MAGIC:
+        raise RejectedInput("not gzip: an input must be gzip-compressed JSON lines (.jsonl.gz)")
+    # Re-feed the two magic bytes we consumed; the stream itself is never loaded whole.
+    return stack.enter_context(gzip.GzipFile(fileobj=_Prefixed(head, raw), mode="rb"))
+
+
+def _count_lines(rt: Runtime, key: str) -> int:
+    with ExitStack() as stack:
+        gz = _open_gzip(rt, key, stack)
+        try:
+            return sum(1 for _ in gz)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise RejectedInput(f"corrupt gzip stream: {exc}") from exc
+
+
+def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
+    chunks: list[ChunkInfo] = []
+    counts = {"input": 0, "valid": 0, "quarantined": 0}
+    seen: set[str] = set()
+    json_ok = 0
+    written: list[str] = []
+
+    def flush(buf: _ChunkBuffer) -> None:
+        data = buf.finish()
+        n = len(chunks)
+        ck = keys.chunk(rid, n)
+        rt.store.put(ck, data, metadata={"records": str(buf.records)})
+        written.append(ck)
+        chunks.append(ChunkInfo(index=n, key=ck, records=buf.records,
+                                sha256=hashlib.sha256(data).hexdigest()))
+
+    with ExitStack() as stack:
+        quarantine: IO[bytes] | None = None
+        try:
+            gz = _open_gzip(rt, key, stack)
+            buf = _ChunkBuffer()
+            for lineno, line in enumerate(gz, start=1):
+                if not line.strip():
+                    continue
+                counts["input"] += 1
+                reason, article = _validate(line)
+                if article is not None:
+                    json_ok += 1
+                    if article.id in seen:
+                        reason, article = f"duplicate article id {article.id} in this input", None
+                    else:
+                        seen.add(article.id)  # type: ignore[arg-type]
+                elif reason and not reason.startswith("invalid JSON"):
+                    json_ok += 1
+                if article is None:
+                    counts["quarantined"] += 1
+                    if quarantine is None:
+                        quarantine = stack.enter_context(rt.store.open_write(keys.ingest_quarantine(rid)))
+                    quarantine.write(dumps_line(QuarantineRecord(
+                        stage="ingest", reason=reason, line=lineno,
+                        record=loads_or_text(line)).model_dump(exclude_none=True)))
+                    continue
+                counts["valid"] += 1
+                buf.add(dumps_line(article.model_dump(mode="json", exclude_none=True)))
+                if buf.records >= chunk_size:
+                    flush(buf)
+                    buf = _ChunkBuffer()
+            if buf.records:
+                flush(buf)
+        except (OSError, EOFError, zlib.error) as exc:
+            for k in written:
+                rt.store.delete(k)
+            raise RejectedInput(f"corrupt or truncated gzip stream: {exc}") from exc
+        if counts["input"] == 0:
+            raise RejectedInput("empty input: no lines")
+        if json_ok == 0:
+            for k in written:
+                rt.store.delete(k)
+            raise RejectedInput("not JSON lines: no line of the input is a JSON object")
+    return _Split(chunks, counts)
+
+
+def _validate(line: bytes) -> tuple[str, Article | None]:
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return f"invalid JSON: {exc}", None
+    if not isinstance(doc, dict):
+        return f"not a JSON object: {type(doc).__name__}", None
+    try:
+        return "", Article.model_validate(doc)
+    except ValidationError as exc:
+        return f"invalid article: {describe_errors(exc)}", None
+
+
+
+def _reject(rt: Runtime, rid: str, key: str, reason: str) -> IngestOutcome:
+    name = key.rsplit("/", 1)[-1]
+    dest = keys.rejected(name, datetime.now(UTC))
+    with rt.store.open_read(key) as src, rt.store.open_write(dest) as dst:
+        while block := src.read(1 << 20):
+            dst.write(block)
+    rt.ledger.update_run(rid, state="FAILED", verdict="rejected", ended=time.time(),
+                         detail={"rejected": reason, "rejected_key": dest})
+    rt.alerts.publish(Alert(
+        subject=f"newsops input rejected: {name}", severity="error", reason=reason,
+        run_id=rid, stage="ingest", look_at=[rt.store.uri(dest)],
+        details={"input": rt.store.uri(key)}))
+    log.error("rejected %s: %s (copied to %s)", key, reason, dest)
+    return IngestOutcome(rid, "rejected", reason)
+
+
+class _Prefixed(io.RawIOBase):
+    """A read stream that yields ``head`` and then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(b))
+        b[: len(data)] = data
+        return len(data)

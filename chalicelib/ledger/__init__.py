@@ -1,0 +1,3 @@
+from chalicelib.ledger.base import Ledger, RunRecord, RunState
+
+__all__ = ["Ledger", "RunRecord", "RunState"]

@@ -1,0 +1,53 @@
+"""The run ledger and crawl-state port: SQLite locally, DynamoDB on AWS."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunState = Literal["CLAIMED", "RUNNING", "SUCCEEDED", "FAILED"]
+TERMINAL_STATES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    input_key: str
+    etag: str
+    state: RunState = "CLAIMED"
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    ended: float | None = None
+    verdict: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Ledger(ABC):
+    @abstractmethod
+    def claim_run(self, record: RunRecord) -> bool:
+        """Create the run record unless it exists (conditional write). True for the claimer only."""
+
+    @abstractmethod
+    def update_run(self, run_id: str, **fields: Any) -> RunRecord:
+        """Set fields (state, verdict, ended, detail entries merged); KeyError for an unknown run."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    @abstractmethod
+    def list_runs(
+        self, *, state: str | None = None, limit: int = 50, before: float | None = None
+    ) -> list[RunRecord]:
+        """Newest first; ``before`` (a created time) pages backwards."""
+
+    @abstractmethod
+    def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """Small documents of other components (crawl state, verifier findings)."""
+
+    @abstractmethod
+    def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def list_state(self, namespace: str) -> list[tuple[str, dict[str, Any]]]: ...

@@ -1,0 +1,193 @@
+"""The pydantic models at every boundary: input articles, task config, manifest, results, report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chalicelib import keys
+
+TaskKind = Literal[
+    "embedding",
+    "token-classification",
+    "spacy-ner",
+    "zero-shot",
+    "prototype",
+    "text-classification",
+]
+
+
+class Article(BaseModel):
+    """One input line under ``incoming/``. Unknown fields are kept (``extra="allow"``)."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=False)
+
+    url: str = Field(min_length=1, max_length=8192)
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    published: datetime | None = None
+    source: str | None = None
+    language: str | None = None
+    id: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("url must be an absolute http(s) URL")
+        return v.strip()
+
+    @field_validator("title", "body")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must be non-empty text")
+        return v
+
+    @model_validator(mode="after")
+    def _derive(self) -> Article:
+        if not self.id:
+            self.id = keys.article_id(self.url)
+        if not self.language:
+            from chalicelib.language import detect_language
+
+            self.language = detect_language(f"{self.title}\n{self.body[:2000]}")
+        return self
+
+
+class TaskSpec(BaseModel):
+    """One ML task of the task config (chalicelib/config/tasks.json or NEWSOPS_TASKS_FILE)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    kind: TaskKind
+    model: str = Field(description="model uri: 'package:<python package>', a path, or 'registry:<task>'")
+    model_version: str = "builtin"
+    languages: list[str] | None = Field(default=None, description="languages this task handles; None = all")
+    options: dict[str, Any] = Field(default_factory=dict)
+    batch_tokens: int = Field(default=16_384, ge=128)
+    max_length: int = Field(default=256, ge=8, le=8192)
+    gpu: int = Field(default=1, ge=0)
+    vcpus: int = Field(default=4, ge=1)
+    memory_mib: int = Field(default=16_384, ge=512)
+    attempts: int = Field(default=3, ge=1, le=10)
+    timeout_s: int = Field(default=3600, ge=1, description="per job attempt (attemptDurationSeconds)")
+    command: list[str] | None = Field(default=None, description="override of the container command")
+
+
+class TaskConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> TaskConfig:
+        names = [t.name for t in self.tasks]
+        if len(names) != len(set(names)):
+            raise ValueError(f"task names must be unique: {names}")
+        return self
+
+    def get(self, name: str) -> TaskSpec:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(f"unknown task {name!r}; configured: {[t.name for t in self.tasks]}")
+
+
+class ChunkInfo(BaseModel):
+    index: int
+    key: str
+    records: int
+    sha256: str
+
+
+class InputRef(BaseModel):
+    uri: str
+    key: str
+    etag: str
+    version: str | None = None
+    size: int
+
+
+class RunManifest(BaseModel):
+    run_id: str
+    created: datetime
+    input: InputRef
+    chunk_size: int
+    chunks: list[ChunkInfo]
+    articles: dict[str, int]  # input, valid, quarantined
+    tasks: list[TaskSpec]
+    code_version: str
+    image: str | None = None
+    models: dict[str, dict[str, str]] = Field(default_factory=dict)  # task -> {version, sha256}
+
+
+class QuarantineRecord(BaseModel):
+    stage: str  # "ingest" or a task name
+    reason: str
+    line: int | None = None
+    chunk: int | None = None
+    id: str | None = None
+    record: Any = None
+
+
+class ResultRecord(BaseModel):
+    """One line of ``results/<task>/<n>.jsonl.gz``: the task's output for one article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    task: str
+    language: str | None = None
+    output: dict[str, Any]
+
+
+class TaskCounts(BaseModel):
+    chunks: int = 0
+    chunks_done: int = 0
+    records: int = 0
+    quarantined: int = 0
+    seconds: float | None = None
+
+
+class RunReport(BaseModel):
+    run_id: str
+    verdict: Literal["ok", "failed"]
+    input: str
+    articles: dict[str, int]
+    tasks: dict[str, TaskCounts]
+    indexed: int = 0
+    index_failed: int = 0
+    problems: list[str] = Field(default_factory=list)
+    error: dict[str, str] | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    lineage: dict[str, Any] = Field(default_factory=dict)
+    finished: datetime
+
+
+class ExecutionTask(BaseModel):
+    """What the state machine's Map gets per task: names and numbers only, never article text."""
+
+    name: str
+    job_name: str
+    job_definition: str
+    array_size: int
+    attempts: int
+    timeout_s: int
+    sfn_timeout_s: int  # outer bound of the workflow Task: longer than attempts x timeout
+    environment: list[dict[str, str]]
+
+
+class ExecutionInput(BaseModel):
+    run_id: str
+    manifest: str
+    chunks: int
+    tasks: list[ExecutionTask]
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming each bad field: what a quarantine reason tells a person."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())

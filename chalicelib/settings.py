@@ -1,0 +1,58 @@
+"""Typed settings, read once from the environment (prefix ``NEWSOPS_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSOPS_", extra="ignore")
+
+    backend: Literal["local", "aws"] = "local"
+    home: Path = Path(".newsops")
+    stage: str = "dev"
+
+    # Names of cloud resources; the deployed stack provides them as environment variables.
+    bucket: str = ""
+    runs_table: str = ""
+    state_table: str = ""
+    alerts_topic_arn: str = ""
+    state_machine_arn: str = ""
+    job_queue: str = ""
+    job_definition_prefix: str = "newsops"
+    search_backend: Literal["local", "elasticsearch", "opensearch"] = "local"
+    search_url: str = ""
+    search_index: str = "news"
+
+    tasks_file: Path | None = None
+    chunk_size: int = Field(default=500, ge=1)
+    max_chunks: int = Field(default=10_000, ge=1, le=10_000)
+    job_attempts: int = Field(default=3, ge=1, le=10)
+    job_timeout_s: int = Field(default=3600, ge=1)
+    run_timeout_s: int = Field(default=6 * 3600, ge=1)
+    queue_wait_s: int = Field(default=3600, ge=0, description="allowance for jobs waiting RUNNABLE")
+    workers: int = Field(default=0, ge=0, description="local compute processes; 0 = number of cores")
+    webhook_url: str = ""
+    retry_interval_scale: float = Field(default=1.0, ge=0)
+
+    @property
+    def store_root(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.sqlite3"
+
+    @property
+    def alerts_path(self) -> Path:
+        return self.home / "alerts.jsonl"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,3 @@
+from chalicelib.store.base import ObjectInfo, ObjectStore
+
+__all__ = ["ObjectInfo", "ObjectStore"]

@@ -1,0 +1,49 @@
+"""The EventBridge "Object Created" event that S3 sends, built for the local store's trigger."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.store.base import ObjectInfo
+
+
+def object_created_event(bucket: str, info: ObjectInfo, region: str = "local") -> dict[str, Any]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    obj: dict[str, Any] = {"key": info.key, "size": info.size, "etag": info.etag,
+                           "sequencer": uuid.uuid4().hex[:16].upper()}
+    if info.version:
+        obj["version-id"] = info.version
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "000000000000",
+        "time": now,
+        "region": region,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": obj,
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": "newsops-local",
+            "reason": "PutObject",
+        },
+    }
+
+
+def object_from_event(event: dict[str, Any]) -> tuple[str, str, str | None, int | None, str | None]:
+    """(bucket, key, etag, size, version) of an S3 EventBridge event; ValueError when not one."""
+    if event.get("source") != "aws.s3" or event.get("detail-type") != "Object Created":
+        raise ValueError(f"not an S3 Object Created event: {event.get('source')}/{event.get('detail-type')}")
+    detail = event.get("detail") or {}
+    bucket = (detail.get("bucket") or {}).get("name", "")
+    obj = detail.get("object") or {}
+    if not obj.get("key"):
+        raise ValueError("S3 event without an object key")
+    from urllib.parse import unquote_plus
+
+    return bucket, unquote_plus(obj["key"]), obj.get("etag"), obj.get("size"), obj.get("version-id")

@@ -1,0 +1,99 @@
+"""Verify a run: every chunk x task result exists, counts add up, the index holds the run.
+
+Writes ``runs/<run id>/report.json`` and records the verdict in the ledger. A person no
+longer checks the bucket and the index by hand every morning (lesson 5 of DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib import keys
+from chalicelib.factory import Runtime
+from chalicelib.schema import RunManifest, RunReport, TaskCounts
+
+log = logging.getLogger("newsops.verify")
+
+
+def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = None,
+                 extra_problems: list[str] | None = None) -> RunReport:
+    manifest = RunManifest.model_validate_json(rt.store.get(keys.manifest(run_id)))
+    run = rt.ledger.get_run(run_id)
+    detail = run.detail if run else {}
+    problems: list[str] = list(extra_problems or [])
+    tasks: dict[str, TaskCounts] = {}
+    for spec in manifest.tasks:
+        counts = TaskCounts(chunks=len(manifest.chunks))
+        seconds = 0.0
+        for chunk in manifest.chunks:
+            key = keys.result(run_id, spec.name, chunk.index)
+            info = rt.store.head(key)
+            if info is None:
+                problems.append(f"missing result {key}")
+                continue
+            counts.chunks_done += 1
+            records = int(info.metadata.get("records", -1))
+            quarantined = int(info.metadata.get("quarantined", 0))
+            seconds += float(info.metadata.get("seconds", 0) or 0)
+            if records < 0:
+                problems.append(f"result {key} carries no record count")
+                continue
+            counts.records += records
+            counts.quarantined += quarantined
+            if records + quarantined != chunk.records:
+                problems.append(f"{key}: {records} results + {quarantined} quarantined "
+                                f"!= {chunk.records} articles in the chunk")
+            if info.metadata.get("input_sha256") not in (None, chunk.sha256):
+                problems.append(f"{key} was computed from another version of chunk {chunk.index}")
+        counts.seconds = round(seconds, 3)
+        tasks[spec.name] = counts
+
+    articles = manifest.articles
+    if articles["input"] != articles["valid"] + articles["quarantined"]:
+        problems.append(f"ingest counts do not add up: {articles}")
+    index = detail.get("index") or {}
+    indexed = rt.search.count(run_id=run_id)
+    index_failed = int(index.get("failed", 0))
+    if "index" in detail and indexed + index_failed != articles["valid"]:
+        problems.append(f"index holds {indexed} documents of this run, {index_failed} failed, "
+                        f"but {articles['valid']} articles are valid")
+    if index_failed:
+        problems.append(f"{index_failed} documents failed to index (see the ledger's index failures)")
+    if error:
+        problems.insert(0, f"{error.get('Error', 'error')}: {error.get('Cause', '')}"[:2000])
+
+    timings = _timings(detail)
+    verdict = "ok" if not problems and not error else "failed"
+    return RunReport(run_id=run_id, verdict=verdict, input=manifest.input.uri, articles=articles,
+                     tasks=tasks, indexed=indexed, index_failed=index_failed, problems=problems,
+                     error=error, timings=timings, finished=datetime.now(UTC),
+                     lineage={"input": manifest.input.model_dump(), "code_version": manifest.code_version,
+                              "image": manifest.image, "models": manifest.models})
+
+
+def _timings(detail: dict[str, Any]) -> dict[str, float]:
+    t: dict[str, float] = {}
+    pairs = {"ingest": ("t_ingest_start", "t_ingest_end"), "tasks": ("t_ingest_end", "t_index_start"),
+             "index": ("t_index_start", "t_index_end"), "verify": ("t_index_end", "t_verify_end")}
+    for name, (a, b) in pairs.items():
+        if a in detail and b in detail:
+            t[name] = round(detail[b] - detail[a], 3)
+    return t
+
+
+def verify_run(run_id: str, rt: Runtime, *, extra_problems: list[str] | None = None) -> dict[str, Any]:
+    rt.ledger.update_run(run_id, detail={"t_verify_end": time.time()})
+    report = build_report(run_id, rt, extra_problems=extra_problems)
+    publish_report(report, rt)
+    log.info("run %s verdict %s (%d problems)", run_id, report.verdict, len(report.problems))
+    return {"run_id": run_id, "verdict": report.verdict, "report": rt.store.uri(keys.report(run_id)),
+            "problems": report.problems[:50]}
+
+
+def publish_report(report: RunReport, rt: Runtime) -> None:
+    rt.store.put(keys.report(report.run_id), report.model_dump_json(indent=2).encode())
+    state = "SUCCEEDED" if report.verdict == "ok" else "FAILED"
+    rt.ledger.update_run(report.run_id, state=state, verdict=report.verdict, ended=time.time())

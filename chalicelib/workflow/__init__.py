@@ -1,0 +1,3 @@
+from chalicelib.workflow.base import Execution, Workflow
+
+__all__ = ["Execution", "Workflow"]

@@ -1,0 +1,1 @@
+"""newsops: event-driven MLOps pipeline for business-news NLP (local CLI side)."""

@@ -1,0 +1,108 @@
+"""The ``newsops`` command: local operations of the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chalicelib import keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsops", description="Event-driven MLOps pipeline for business news.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate a sample batch and run it through the whole pipeline")
+    p.add_argument("--articles", type=int, default=240)
+    p.add_argument("--chunk-size", type=int, default=40)
+    p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("ingest", help="put a .jsonl.gz file under incoming/: this triggers a run")
+    p.add_argument("file", type=Path)
+    p.add_argument("--batch-id", help="default: the file name")
+
+    p = sub.add_parser("run", help="start the run of an object already under incoming/ (by key)")
+    p.add_argument("key")
+
+    p = sub.add_parser("status", help="recent runs, or one run's report")
+    p.add_argument("run_id", nargs="?")
+    p.add_argument("--limit", type=int, default=10)
+
+    args = parser.parse_args(argv)
+    from newsops.local import setup_logging
+
+    setup_logging(args.verbose)
+    if args.command == "demo":
+        from newsops.demo import run_demo
+
+        return run_demo(articles=args.articles, chunk_size=args.chunk_size, seed=args.seed)
+    if args.command == "ingest":
+        return _ingest(args.file, args.batch_id)
+    if args.command == "run":
+        return _run(args.key)
+    if args.command == "status":
+        return _status(args.run_id, args.limit)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _ingest(path: Path, batch_id: str | None) -> int:
+    from newsops.local import local_runtime
+    from newsops.summary import print_run_summary
+
+    if not path.is_file():
+        print(f"newsops ingest: no such file: {path}", file=sys.stderr)
+        return 2
+    name = batch_id or path.name.removesuffix(".gz").removesuffix(".jsonl")
+    key = keys.incoming(name, datetime.now(UTC))
+    with local_runtime() as rt:
+        with open(path, "rb") as src, rt.store.open_write(key) as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+        info = rt.store.head(key)
+        assert info is not None
+        return print_run_summary(rt, keys.run_id(key, info.etag))
+
+
+def _run(key: str) -> int:
+    from chalicelib.ingest import ingest_object
+    from newsops.local import local_runtime
+    from newsops.summary import print_run_summary
+
+    with local_runtime() as rt:
+        info = rt.store.head(key)
+        if info is None:
+            print(f"newsops run: no object {key}", file=sys.stderr)
+            return 2
+        outcome = ingest_object(key, info.etag, rt, size=info.size)
+        if outcome.status == "duplicate":
+            print(f"run {outcome.run_id} already exists for this object (one run per object version)")
+        return print_run_summary(rt, outcome.run_id or "")
+
+
+def _status(run_id: str | None, limit: int) -> int:
+    from newsops.local import local_runtime
+
+    with local_runtime() as rt:
+        if run_id:
+            run = rt.ledger.get_run(run_id)
+            if run is None:
+                print(f"no run {run_id}", file=sys.stderr)
+                return 1
+            try:
+                print(rt.store.get(keys.report(run_id)).decode())
+            except KeyError:
+                print(json.dumps({"run_id": run.run_id, "state": run.state, "detail": run.detail}, indent=2))
+            return 0
+        for run in rt.ledger.list_runs(limit=limit):
+            created = datetime.fromtimestamp(run.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{created}  {run.state:<9}  {run.verdict or '-':<8}  {run.run_id}")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The end-of-run summary a person reads: per stage counts and seconds, verdict, report path."""
+
+from __future__ import annotations
+
+import sys
+
+from chalicelib import keys
+from chalicelib.factory import Runtime
+from chalicelib.schema import RunReport
+
+
+def print_run_summary(rt: Runtime, run_id: str) -> int:
+    """Prints the summary; returns the exit status (0 only for verdict ok)."""
+    run = rt.ledger.get_run(run_id)
+    if run is None:
+        print(f"no run {run_id}: the input did not start one", file=sys.stderr)
+        return 1
+    if run.verdict == "rejected":
+        print(f"input rejected: {run.detail.get('rejected')} (kept at {run.detail.get('rejected_key')})")
+        return 1
+    try:
+        report = RunReport.model_validate_json(rt.store.get(keys.report(run_id)))
+    except KeyError:
+        print(f"run {run_id} is {run.state}: no report yet", file=sys.stderr)
+        return 1
+    a = report.articles
+    rows = [
+        ("ingest", f"{a.get('input', 0)} articles: {a.get('valid', 0)} valid, "
+                   f"{a.get('quarantined', 0)} quarantined", report.timings.get("ingest")),
+    ]
+    for name, t in report.tasks.items():
+        rows.append((f"task {name}", f"{t.chunks_done}/{t.chunks} chunks, {t.records} records, "
+                                     f"{t.quarantined} quarantined", t.seconds))
+    rows.append(("tasks (wall)", f"{len(report.tasks)} tasks in parallel", report.timings.get("tasks")))
+    rows.append(("index", f"{report.indexed} documents indexed, {report.index_failed} failed",
+                 report.timings.get("index")))
+    rows.append(("verify", f"{len(report.problems)} problems", report.timings.get("verify")))
+    print()
+    print(f"run {run_id}")
+    for stage, what, secs in rows:
+        print(f"  {stage:<16} {what:<58} {'' if secs is None else f'{secs:8.2f}s'}")
+    for p in report.problems[:20]:
+        print(f"  problem: {p}")
+    print(f"  verdict: {report.verdict.upper()}")
+    print(f"  report:  {rt.store.uri(keys.report(run_id))}")
+    return 0 if report.verdict == "ok" else 1
