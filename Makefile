@@ -37,3 +37,6 @@ bench-ingest: $(STAMP)
 
 clean:
 	rm -rf .newsops build
+
+# Each area adds its own targets (bench-*, package, deploy, ...) in mk/<area>.mk.
+-include mk/*.mk
