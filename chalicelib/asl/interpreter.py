@@ -706,6 +706,8 @@ class Executor:
                     raise expired
         finally:
             task_scope.close()
+        # A result that lands after the Map/Parallel/execution was cancelled is moot.
+        scope.check()
 
         if "error" in box:
             exc = box["error"]
