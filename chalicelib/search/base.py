@@ -14,6 +14,12 @@ class IndexOutcome:
     indexed: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)  # {"id", "reason"}
     retried: int = 0
+    # Documents read from the input; a complete run has received == indexed + len(failed).
+    received: int = 0
+
+    @property
+    def reconciled(self) -> bool:
+        return self.received == self.indexed + len(self.failed)
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""Elasticsearch (9.x) through the official ``elasticsearch`` client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import elastic_transport
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+from chalicelib.search.bulk import Action
+from chalicelib.search.cluster import ClusterSearchIndex
+
+
+def connect_elasticsearch(url: str, *, api_key: str | None = None, **options: Any) -> Elasticsearch:
+    """A client for ``url``; ``https://user:password@host:9200`` sends basic auth."""
+    parts = urlsplit(url)
+    basic_auth = None
+    if parts.username:
+        basic_auth = (unquote(parts.username), unquote(parts.password or ""))
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    defaults: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True, "max_retries": 3,
+                                "http_compress": True}
+    return Elasticsearch(url, basic_auth=basic_auth, api_key=api_key, **(defaults | options))
+
+
+class ElasticsearchSearchIndex(ClusterSearchIndex):
+    """``dialect`` is the server's product; it is ``"elasticsearch"`` except in the tests, which
+    drive this client against an OpenSearch-compatible server."""
+
+    def __init__(self, client: Elasticsearch, *, dialect: str = "elasticsearch", **kw: Any) -> None:
+        super().__init__(client, dialect=dialect, **kw)  # type: ignore[arg-type]
+
+    def _send_bulk(self, actions: list[Action]) -> Iterable[tuple[bool, dict[str, Any]]]:
+        return helpers.streaming_bulk(
+            self.client, actions, chunk_size=len(actions),
+            max_chunk_bytes=self.bulk_policy.max_request_bytes,
+            raise_on_error=False, raise_on_exception=False, max_retries=0,
+        )
+
+    def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        return helpers.scan(self.client, index=self.alias, query=body, size=1000)
+
+    @property
+    def _request_errors(self) -> tuple[type[BaseException], ...]:
+        return (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)
+
+    def _error(self, exc: BaseException) -> tuple[int | None, str, str] | None:
+        if not isinstance(exc, ApiError):
+            return None
+        body = exc.body if isinstance(exc.body, dict) else {}
+        error = body.get("error")
+        if isinstance(error, dict):
+            return exc.meta.status, str(error.get("type", "")), str(error.get("reason", ""))
+        return exc.meta.status, str(exc.message), str(error or exc.message)

@@ -1,0 +1,344 @@
+"""The embedded search engine (the local default): SQLite FTS5 + brute-force kNN with numpy.
+
+One file holds everything: the documents (JSON), their filter columns, a company table for the
+company filter and facet, the FTS5 index of title and body (CJK as bigrams, see fts.py) and the
+vectors (float32 blobs). Similar-article search scans every vector once per query with one
+matrix product, which at 50k x 384 floats takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
+from chalicelib.search.bulk import batched
+from chalicelib.search.document import FACET_SIZE, DocumentRejected, hit_from_source, prepare
+from chalicelib.search.fts import index_text, match_expression
+
+# Bump when index_text() changes: an index built by older code is then re-tokenised on open.
+TEXT_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    run_id TEXT,
+    source TEXT,
+    language TEXT,
+    category TEXT,
+    published TEXT,
+    doc TEXT NOT NULL,
+    embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS docs_published ON docs(published);
+CREATE INDEX IF NOT EXISTS docs_run ON docs(run_id);
+CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
+CREATE INDEX IF NOT EXISTS docs_category ON docs(category);
+CREATE TABLE IF NOT EXISTS companies (
+    rid INTEGER NOT NULL,
+    normalized TEXT NOT NULL,
+    norm_key TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    PRIMARY KEY (rid, normalized, name_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS companies_norm ON companies(norm_key);
+CREATE INDEX IF NOT EXISTS companies_name ON companies(name_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+def _key(name: str) -> str:
+    return name.casefold()
+
+
+class LocalSearchIndex(SearchIndex):
+    def __init__(self, path: Path, *, dims: int = 384, batch_docs: int = 1000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.dims = dims
+        self.batch_docs = batch_docs
+        self._local = threading.local()
+        self._vectors_lock = threading.Lock()
+        self._vectors: tuple[int, np.ndarray, np.ndarray] | None = None  # generation, rids, matrix
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        self._check_meta(conn)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        # One connection per thread (sqlite3 objects must not cross threads); WAL lets searches
+        # run while the pipeline writes.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _meta(self, conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _check_meta(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            stored_dims = self._meta(conn, "dims")
+            if stored_dims is None:
+                conn.execute("INSERT INTO meta VALUES ('dims', ?)", (str(self.dims),))
+            elif int(stored_dims) != self.dims:
+                raise ValueError(
+                    f"the search index at {self.path} holds {stored_dims}-dimensional vectors, "
+                    f"not {self.dims}; delete it and re-run the index step to rebuild it"
+                )
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            if self._meta(conn, "text_version") != TEXT_VERSION:
+                self._rebuild_text(conn)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('text_version', ?)", (TEXT_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _rebuild_text(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM fts")
+        for rid, raw in conn.execute("SELECT rid, doc FROM docs").fetchall():
+            doc = json.loads(raw)
+            conn.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)",
+                         (rid, index_text(doc.get("title") or ""), index_text(doc.get("body") or "")))
+
+    def _generation(self, conn: sqlite3.Connection) -> int:
+        return int(self._meta(conn, "generation") or 0)
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _vector_blob(self, doc: dict[str, Any]) -> bytes | None:
+        vec = doc.pop("embedding", None)
+        if vec is None:
+            return None
+        if len(vec) != self.dims:
+            raise DocumentRejected(
+                doc["id"], f"embedding has {len(vec)} dimensions; the index expects {self.dims}"
+            )
+        return np.asarray(vec, dtype=np.float32).tobytes()
+
+    def index(self, documents: Iterable[dict[str, Any]]) -> IndexOutcome:
+        outcome = IndexOutcome()
+        conn = self._conn()
+        for batch in batched(enumerate(documents), self.batch_docs):
+            rows = []
+            for position, raw in batch:
+                outcome.received += 1
+                try:
+                    doc = prepare(raw, position)
+                    blob = self._vector_blob(doc)
+                except DocumentRejected as e:
+                    outcome.failed.append({"id": e.doc_id, "reason": e.reason})
+                    continue
+                rows.append((doc, blob))
+            if rows:
+                self._write(conn, rows)
+                outcome.indexed += len(rows)
+        return outcome
+
+    def _write(self, conn: sqlite3.Connection, rows: list[tuple[dict[str, Any], bytes | None]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for doc, blob in rows:
+                category = doc["category"]["label"] if doc.get("category") else None
+                values = (doc.get("run_id"), doc.get("source"), doc.get("language"), category,
+                          doc.get("published"), json.dumps(doc, ensure_ascii=False), blob)
+                found = conn.execute("SELECT rid FROM docs WHERE id = ?", (doc["id"],)).fetchone()
+                if found:
+                    # Same article again (a re-run): replace it in place, never add a second row.
+                    rid = found[0]
+                    conn.execute(
+                        "UPDATE docs SET run_id=?, source=?, language=?, category=?, published=?,"
+                        " doc=?, embedding=? WHERE rid=?", (*values, rid))
+                    conn.execute("DELETE FROM fts WHERE rowid = ?", (rid,))
+                    conn.execute("DELETE FROM companies WHERE rid = ?", (rid,))
+                else:
+                    rid = conn.execute(
+                        "INSERT INTO docs (id, run_id, source, language, category, published, doc,"
+                        " embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (doc["id"], *values)
+                    ).lastrowid
+                conn.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)",
+                             (rid, index_text(doc.get("title") or ""), index_text(doc.get("body") or "")))
+                if doc.get("companies"):
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO companies VALUES (?, ?, ?, ?)",
+                        [(rid, c["normalized"], _key(c["normalized"]), _key(c["name"]))
+                         for c in doc["companies"]])
+            conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def count(self, *, run_id: str | None = None) -> int:
+        conn = self._conn()
+        if run_id:
+            return conn.execute("SELECT count(*) FROM docs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT doc, embedding FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        doc = json.loads(row[0])
+        doc["embedding"] = np.frombuffer(row[1], dtype=np.float32).tolist() if row[1] else None
+        return doc
+
+    @staticmethod
+    def _filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if q.company:
+            where.append("d.rid IN (SELECT rid FROM companies WHERE norm_key = ?"
+                         " UNION SELECT rid FROM companies WHERE name_key = ?)")
+            params += [_key(q.company), _key(q.company)]
+        for column, value in (("category", q.category), ("source", q.source),
+                              ("language", q.language), ("run_id", q.run_id)):
+            if value:
+                where.append(f"d.{column} = ?")
+                params.append(value)
+        # published is stored as one fixed ISO spelling in UTC, so string order is time order.
+        if q.date_from:
+            where.append("d.published >= ?")
+            params.append(q.date_from.isoformat())
+        if q.date_to:
+            where.append("d.published < ?")
+            params.append((q.date_to + timedelta(days=1)).isoformat())
+        return where, params
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        conn = self._conn()
+        if query.similar_to:
+            result = self._similar(conn, query)
+        else:
+            result = self._full_text(conn, query)
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _full_text(self, conn: sqlite3.Connection, q: SearchQuery) -> SearchResult:
+        where, params = self._filters(q)
+        match = match_expression(q.text) if q.text else None
+        if match:
+            cond = " AND ".join(["fts MATCH ?", *where])
+            cond_params = [match, *params]
+            total = conn.execute(
+                f"SELECT count(*) FROM fts JOIN docs d ON d.rid = fts.rowid WHERE {cond}",
+                cond_params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT d.doc, -bm25(fts, 2.0, 1.0) AS score FROM fts JOIN docs d ON d.rid = fts.rowid"
+                f" WHERE {cond} ORDER BY bm25(fts, 2.0, 1.0), d.published DESC, d.id"
+                f" LIMIT ? OFFSET ?", (*cond_params, q.size, q.offset)).fetchall()
+            scope = " AND ".join(["d.rid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", *where])
+        else:
+            scope = " AND ".join(where) or "1"
+            cond_params = params
+            total = conn.execute(f"SELECT count(*) FROM docs d WHERE {scope}", params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT d.doc, NULL FROM docs d WHERE {scope}"
+                f" ORDER BY d.published IS NULL, d.published DESC, d.id LIMIT ? OFFSET ?",
+                (*params, q.size, q.offset)).fetchall()
+        hits = [hit_from_source(json.loads(doc), score) for doc, score in rows]
+        facets = self._facets(conn, scope, cond_params) if q.facets else {}
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _facets(self, conn: sqlite3.Connection, scope: str, params: Sequence[Any]
+                ) -> dict[str, list[tuple[str, int]]]:
+        # Ties go to the smaller key, as in the clusters' terms aggregation.
+        def top(column: str) -> list[tuple[str, int]]:
+            return [tuple(r) for r in conn.execute(
+                f"SELECT d.{column}, count(*) FROM docs d WHERE {scope} AND d.{column} IS NOT NULL"
+                f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_SIZE}", params)]
+
+        companies = [tuple(r) for r in conn.execute(
+            f"SELECT c.normalized, count(DISTINCT c.rid) FROM companies c WHERE c.rid IN"
+            f" (SELECT d.rid FROM docs d WHERE {scope}) GROUP BY 1 ORDER BY 2 DESC, 1"
+            f" LIMIT {FACET_SIZE}", params)]
+        days = [tuple(r) for r in conn.execute(
+            f"SELECT substr(d.published, 1, 10), count(*) FROM docs d WHERE {scope}"
+            f" AND d.published IS NOT NULL GROUP BY 1 ORDER BY 1", params)]
+        return {"companies": companies, "categories": top("category"), "sources": top("source"),
+                "days": days}  # type: ignore[dict-item]
+
+    def _load_vectors(self, conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+        generation = self._generation(conn)
+        with self._vectors_lock:
+            if self._vectors is None or self._vectors[0] != generation:
+                rows = conn.execute(
+                    "SELECT rid, embedding FROM docs WHERE embedding IS NOT NULL ORDER BY rid"
+                ).fetchall()
+                rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+                matrix = matrix.reshape(len(rows), self.dims).copy()
+                # Normalised once here, so a query is one matrix-vector product of cosines.
+                matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+                self._vectors = (generation, rids, matrix)
+            return self._vectors[1], self._vectors[2]
+
+    def _similar(self, conn: sqlite3.Connection, q: SearchQuery) -> SearchResult:
+        row = conn.execute("SELECT rid, embedding FROM docs WHERE id = ?", (q.similar_to,)).fetchone()
+        if row is None or row[1] is None:
+            return SearchResult(total=0, hits=[])
+        source_rid, blob = row
+        query_vec = np.frombuffer(blob, dtype=np.float32)
+        query_vec = query_vec / max(float(np.linalg.norm(query_vec)), 1e-12)
+        rids, matrix = self._load_vectors(conn)
+        if len(rids) == 0:
+            return SearchResult(total=0, hits=[])
+        scores = (1.0 + matrix @ query_vec) / 2.0  # the clusters' cosine score scale
+        keep = rids != source_rid
+        where, params = self._filters(q)
+        if where:
+            allowed = np.fromiter(
+                (r[0] for r in conn.execute(f"SELECT d.rid FROM docs d WHERE {' AND '.join(where)}",
+                                            params)), dtype=np.int64)
+            keep &= np.isin(rids, allowed)
+        candidates = np.flatnonzero(keep)
+        k = min(q.offset + q.size, len(candidates))
+        if k == 0:
+            return SearchResult(total=0, hits=[])
+        cand_scores = scores[candidates]
+        top = np.argpartition(-cand_scores, k - 1)[:k]
+        top = top[np.argsort(-cand_scores[top], kind="stable")]
+        ranked = [(int(rids[candidates[i]]), float(cand_scores[i])) for i in top]
+        page = ranked[q.offset:]
+        docs: dict[int, str] = {}
+        if page:
+            marks = ",".join("?" * len(page))
+            docs = dict(conn.execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})",
+                                     [r for r, _ in page]).fetchall())
+        hits = [hit_from_source(json.loads(docs[r]), s) for r, s in page if r in docs]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        if q.facets:
+            top_rids = [r for r, _ in ranked]
+            facets = self._facets(conn, f"d.rid IN ({','.join('?' * len(top_rids))})", top_rids)
+        return SearchResult(total=k, hits=hits, facets=facets)
