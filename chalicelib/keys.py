@@ -21,9 +21,17 @@ _TRACKING_PARAMS = re.compile(
 _EXECUTION_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 
 
+_SIMPLE_URL = re.compile(r"^(https?)://([a-z0-9.-]+)(/[^?#\s%]*)?$")
+
+
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, default port and fragment dropped, tracking params removed."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    simple = _SIMPLE_URL.match(url)
+    if simple:
+        # Already canonical (the common case): skip the full parse on the ingest hot path.
+        return f"{simple.group(1)}://{simple.group(2)}{simple.group(3) or '/'}"
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     port = parts.port

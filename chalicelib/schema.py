@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chalicelib import keys
 
@@ -20,31 +20,21 @@ TaskKind = Literal[
 
 
 class Article(BaseModel):
-    """One input line under ``incoming/``. Unknown fields are kept (``extra="allow"``)."""
+    """One input line under ``incoming/``. Unknown fields are kept (``extra="allow"``).
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=False)
+    Field checks are declared as constraints rather than Python validators: they run in
+    pydantic-core, which keeps ingest above 20k articles/s on one core.
+    """
 
-    url: str = Field(min_length=1, max_length=8192)
-    title: str = Field(min_length=1)
-    body: str = Field(min_length=1)
+    model_config = ConfigDict(extra="allow")
+
+    url: str = Field(min_length=8, max_length=8192, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S")
+    title: str = Field(min_length=1, pattern=r"\S")
+    body: str = Field(min_length=1, pattern=r"\S")
     published: datetime | None = None
     source: str | None = None
     language: str | None = None
     id: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.strip().lower().startswith(("http://", "https://")):
-            raise ValueError("url must be an absolute http(s) URL")
-        return v.strip()
-
-    @field_validator("title", "body")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must be non-empty text")
-        return v
 
     @model_validator(mode="after")
     def _derive(self) -> Article:

@@ -59,6 +59,7 @@ class _Job:
     started: float | None = None
     stopped: float | None = None
     terminated: str | None = None
+    done: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -106,13 +107,14 @@ class LocalCompute(Compute):
             finally:
                 with job.lock:
                     remaining["left"] -= 1
-                    last = remaining["left"] == 0
+                    if remaining["left"] == 0:
+                        job.done = True
+                        job.stopped = time.time()
+                # Persist before waking waiters, so the registry file is never behind them.
                 self._persist(job)
                 if self.on_progress:
                     self.on_progress(self._status(job))
-                if last:
-                    job.stopped = time.time()
-                    self._persist(job)
+                if job.done:
                     job.finished.set()
 
         for child in job.children:
@@ -158,7 +160,7 @@ class LocalCompute(Compute):
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
-            if not job.finished.is_set():
+            if not job.done:
                 self.terminate(job.job_id, "compute shut down")
         self._pool.shutdown(wait=True)
 
@@ -226,7 +228,7 @@ class LocalCompute(Compute):
     def _status(self, job: _Job) -> JobStatus:
         with job.lock:
             states = Counter(c.state for c in job.children)
-            if job.finished.is_set():
+            if job.done:
                 status = "SUCCEEDED" if states.get("SUCCEEDED", 0) == len(job.children) else "FAILED"
             elif states.get("RUNNING"):
                 status = "RUNNING"

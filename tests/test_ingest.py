@@ -1,0 +1,98 @@
+import gzip
+import json
+
+import pytest
+
+from chalicelib import keys
+from chalicelib.jsonl import decode
+from chalicelib.schema import RunManifest
+from tests.conftest import fake_task
+from tests.pipeline_support import article, deliver_event, jsonl_gz, put_incoming, runs_tree
+
+
+def _no_tasks_started(rt):
+    return [j for j in rt.compute.list_jobs(states=("SUCCEEDED", "FAILED", "RUNNING", "RUNNABLE"))]
+
+
+def test_valid_input_is_split_validated_and_quarantined(make_runtime):
+    rt = make_runtime(chunk_size=4)
+    records = [article(i) for i in range(10)]
+    records.insert(3, {"url": "https://news.example/x", "title": "no body"})
+    records.insert(5, b"{not json")
+    records.insert(7, {"url": "ftp://bad", "title": "t", "body": "b"})
+    records.insert(8, [1, 2])
+    records.append(article(2))  # duplicate id
+    key, rid = put_incoming(rt, "b1.jsonl.gz", jsonl_gz(records))
+    manifest = RunManifest.model_validate_json(rt.store.get(keys.manifest(rid)))
+    assert manifest.articles == {"input": 15, "valid": 10, "quarantined": 5}
+    assert [c.records for c in manifest.chunks] == [4, 4, 2]
+    assert manifest.input.key == key and manifest.code_version
+    chunk0 = decode(rt.store.get(keys.chunk(rid, 0)))
+    assert chunk0[0]["id"] == keys.article_id("https://news.example/0")
+    q = [json.loads(x) for x in rt.store.get(keys.ingest_quarantine(rid)).splitlines()]
+    reasons = [r["reason"] for r in q]
+    assert len(q) == 5
+    assert any("body" in r and "Field required" in r for r in reasons)
+    assert any(r.startswith("invalid JSON") for r in reasons)
+    assert any("url" in r for r in reasons)
+    assert any("duplicate article id" in r for r in reasons)
+    assert q[1]["record"] == "{not json"  # the raw line is kept: nothing is lost
+    assert rt.ledger.get_run(rid).state == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"url,title\nhttp://x,y\n", "not gzip"),
+    (gzip.compress(b"a,b,c\n1,2,3\n"), "not JSON lines"),
+    (gzip.compress(b"{}" * 1000)[:-20], "truncated"),
+    (gzip.compress(b""), "empty"),
+])
+def test_unusable_input_is_rejected_with_one_alert_and_no_run(make_runtime, data, reason):
+    rt = make_runtime()
+    key, rid = put_incoming(rt, "bad.jsonl.gz", data)
+    run = rt.ledger.get_run(rid)
+    assert run.state == "FAILED" and run.verdict == "rejected"
+    assert reason in run.detail["rejected"]
+    assert rt.store.get(run.detail["rejected_key"]) == data  # kept, byte for byte
+    assert run.detail["rejected_key"].startswith("rejected/")
+    assert list(rt.store.list(keys.run_prefix(rid))) == []
+    alerts = rt.alerts.read()
+    assert len(alerts) == 1 and alerts[0]["stage"] == "ingest" and reason in alerts[0]["reason"]
+    assert rt.workflow.describe(rid) is None
+
+
+def test_duplicate_event_changes_nothing(make_runtime):
+    rt = make_runtime(chunk_size=3)
+    key, rid = put_incoming(rt, "dup.jsonl.gz", jsonl_gz([article(i) for i in range(7)]))
+    before = runs_tree(rt, rid)
+    assert before and rt.ledger.get_run(rid).state == "SUCCEEDED"
+    jobs_before = len(list((rt.settings.home / "jobs").iterdir()))
+    payload = deliver_event(rt, key)
+    assert payload == {"run_id": rid, "status": "duplicate", "reason": "run already claimed"}
+    assert runs_tree(rt, rid) == before
+    assert len(list((rt.settings.home / "jobs").iterdir())) == jobs_before
+
+
+def test_chunk_size_grows_to_keep_chunk_count_under_the_limit(make_runtime):
+    rt = make_runtime(chunk_size=2, max_chunks=3)
+    # A tiny input looks "big" for these limits, so ingest counts lines first.
+    key, rid = put_incoming(rt, "many.jsonl.gz", jsonl_gz([article(i) for i in range(10)]))
+    manifest = RunManifest.model_validate_json(rt.store.get(keys.manifest(rid)))
+    assert manifest.chunk_size == 4 and len(manifest.chunks) == 3
+
+
+def test_a_key_outside_incoming_is_ignored(make_runtime):
+    rt = make_runtime()
+    rt.store.put("other/x.jsonl.gz", jsonl_gz([article(1)]))
+    assert deliver_event(rt, "other/x.jsonl.gz")["status"] == "ignored"
+    assert rt.ledger.list_runs() == []
+
+
+def test_single_chunk_runs_as_a_plain_job_and_many_as_an_array(make_runtime):
+    rt = make_runtime(tasks=[fake_task("a"), fake_task("b")], chunk_size=5)
+    _, one = put_incoming(rt, "one.jsonl.gz", jsonl_gz([article(i) for i in range(3)]))
+    _, many = put_incoming(rt, "many.jsonl.gz", jsonl_gz([article(i) for i in range(12)]))
+    sizes = {}
+    for f in (rt.settings.home / "jobs").iterdir():
+        doc = json.loads(f.read_text())
+        sizes[doc["name"]] = sum(doc["children"].values())
+    assert sizes == {f"{one}-a": 1, f"{one}-b": 1, f"{many}-a": 3, f"{many}-b": 3}

@@ -1,0 +1,44 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib.ledger.base import RunRecord
+from chalicelib.ledger.sqlite import SqliteLedger
+
+
+def test_only_one_claim_wins_even_concurrently(tmp_path):
+    ledger = SqliteLedger(tmp_path / "l.sqlite3")
+
+    def claim(_: int) -> bool:
+        return SqliteLedger(tmp_path / "l.sqlite3").claim_run(RunRecord("r1", "incoming/x", "e"))
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(claim, range(16)))
+    assert wins.count(True) == 1
+    assert ledger.get_run("r1").state == "CLAIMED"
+
+
+def test_update_merges_detail_and_lists_newest_first(tmp_path):
+    ledger = SqliteLedger(tmp_path / "l.sqlite3")
+    ledger.claim_run(RunRecord("a", "k", "e", created=1.0))
+    ledger.claim_run(RunRecord("b", "k", "e", created=2.0))
+    ledger.update_run("a", state="RUNNING", detail={"x": 1})
+    rec = ledger.update_run("a", detail={"y": 2})
+    assert rec.detail == {"x": 1, "y": 2} and rec.state == "RUNNING"
+    assert [r.run_id for r in ledger.list_runs()] == ["b", "a"]
+    assert [r.run_id for r in ledger.list_runs(state="RUNNING")] == ["a"]
+    assert [r.run_id for r in ledger.list_runs(before=2.0)] == ["a"]
+    with pytest.raises(KeyError):
+        ledger.update_run("nope", state="FAILED")
+    with pytest.raises(ValueError):
+        ledger.update_run("a", bogus=1)
+
+
+def test_state_documents(tmp_path):
+    ledger = SqliteLedger(tmp_path / "l.sqlite3")
+    assert ledger.get_state("crawl", "feed1") is None
+    ledger.put_state("crawl", "feed1", {"etag": "x"})
+    ledger.put_state("crawl", "feed1", {"etag": "y"})
+    ledger.put_state("crawl", "feed2", {"etag": "z"})
+    assert ledger.get_state("crawl", "feed1") == {"etag": "y"}
+    assert [k for k, _ in ledger.list_state("crawl")] == ["feed1", "feed2"]
