@@ -58,6 +58,17 @@ def text_clauses(text: str) -> list[dict[str, Any]]:
     ]
 
 
+def knn_body(dialect: mapping.Product, vector: list[float], k: int,
+             filters: list[dict[str, Any]], exclude: dict[str, Any]) -> dict[str, Any]:
+    """The native k-nearest-neighbour request; the filter applies during the graph search, so
+    k hits come back even when the filter is selective."""
+    knn_filter = {"bool": {"filter": filters, "must_not": [exclude]}}
+    if dialect == "elasticsearch":
+        return {"knn": {"field": "embedding", "query_vector": vector, "k": k,
+                        "num_candidates": min(10_000, max(100, 4 * k)), "filter": knn_filter}}
+    return {"query": {"knn": {"embedding": {"vector": vector, "k": k, "filter": knn_filter}}}}
+
+
 def facet_aggs() -> dict[str, Any]:
     return {
         "companies": {"terms": {"field": "companies.normalized", "size": FACET_SIZE}},
@@ -289,14 +300,8 @@ class ClusterSearchIndex(SearchIndex):
 
     def _native_similar(self, q: SearchQuery, vector: list[float], k: int,
                         filters: list[dict[str, Any]], exclude: dict[str, Any]) -> SearchResult:
-        knn_filter = {"bool": {"filter": filters, "must_not": [exclude]}}
-        body: dict[str, Any] = {"from": q.offset, "size": q.size,
-                                "_source": {"excludes": ["embedding"]}}
-        if self.dialect == "elasticsearch":
-            body["knn"] = {"field": "embedding", "query_vector": vector, "k": k,
-                           "num_candidates": min(10_000, max(100, 4 * k)), "filter": knn_filter}
-        else:
-            body["query"] = {"knn": {"embedding": {"vector": vector, "k": k, "filter": knn_filter}}}
+        body = knn_body(self.dialect, vector, k, filters, exclude)
+        body.update({"from": q.offset, "size": q.size, "_source": {"excludes": ["embedding"]}})
         if q.facets:
             body["aggs"] = facet_aggs()
         resp = self.client.search(index=self.alias, body=body)

@@ -1,0 +1,70 @@
+"""Fixtures for the search tests: one suite, three engines.
+
+``make_index`` is parameterised over the local engine, osmem through opensearch-py, and osmem
+through elasticsearch-py (with the media-type shim). Each cluster test gets its own clone of a
+session-wide osmem-server process, so tests never see each other's indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.search.base import SearchIndex
+from chalicelib.search.bulk import BulkPolicy
+from chalicelib.search.elasticsearch import ElasticsearchSearchIndex
+from chalicelib.search.local import LocalSearchIndex
+from chalicelib.search.opensearch import OpenSearchSearchIndex
+from tests.support.osmem import elasticsearch_client, opensearch_client, running_osmem
+
+BACKENDS = ["local", "opensearch-py", "elasticsearch-py"]
+CLUSTER_CLIENTS = ["opensearch-py", "elasticsearch-py"]
+# Retries in milliseconds, not seconds: the tests check that they happen, not how long they wait.
+FAST_BULK = BulkPolicy(initial_backoff_s=0.005, max_backoff_s=0.02, max_attempts=3)
+
+
+@pytest.fixture(scope="session")
+def osmem_process() -> Iterator[Any]:
+    with running_osmem() as server:
+        yield server
+
+
+@pytest.fixture
+def osmem_url(osmem_process: Any) -> Iterator[str]:
+    clone = osmem_process.clone()
+    yield clone.url
+    clone.close()
+
+
+def cluster_index(client_name: str, url: str, **kw: Any) -> SearchIndex:
+    kw.setdefault("bulk", FAST_BULK)
+    if client_name == "opensearch-py":
+        return OpenSearchSearchIndex(opensearch_client(url), **kw)
+    # The server is OpenSearch-compatible, so the mapping and kNN dialect are OpenSearch's;
+    # what this exercises is the elasticsearch-py client path (helpers, errors, responses).
+    return ElasticsearchSearchIndex(elasticsearch_client(url), dialect="opensearch", **kw)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_index(backend: str, request: pytest.FixtureRequest, tmp_path: Path
+               ) -> Callable[..., SearchIndex]:
+    def make(dims: int = 4, **kw: Any) -> SearchIndex:
+        if backend == "local":
+            return LocalSearchIndex(tmp_path / "search.sqlite3", dims=dims)
+        url = request.getfixturevalue("osmem_url")
+        return cluster_index(backend, url, dims=dims, **kw)
+
+    return make
+
+
+@pytest.fixture(params=CLUSTER_CLIENTS)
+def cluster_client(request: pytest.FixtureRequest) -> str:
+    return request.param
