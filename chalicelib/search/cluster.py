@@ -223,7 +223,11 @@ class ClusterSearchIndex(SearchIndex):
         run_bulk(self._actions(documents, outcome), self._send_bulk, self.bulk_policy, outcome,
                  request_errors=self._request_errors)
         if self.refresh:
-            self.client.indices.refresh(index=self.alias)
+            try:
+                self.client.indices.refresh(index=self.alias)
+            except Exception as e:
+                # The documents are indexed; they only become searchable a second later.
+                log.warning("search: refresh after bulk failed: %s", e)
         return outcome
 
     # -- reads --------------------------------------------------------------------------------

@@ -14,16 +14,11 @@ from typing import Any
 import pytest
 
 from chalicelib.search.base import SearchIndex
-from chalicelib.search.bulk import BulkPolicy
-from chalicelib.search.elasticsearch import ElasticsearchSearchIndex
 from chalicelib.search.local import LocalSearchIndex
-from chalicelib.search.opensearch import OpenSearchSearchIndex
-from tests.support.osmem import elasticsearch_client, opensearch_client, running_osmem
+from tests.support.osmem import cluster_index, running_osmem
 
 BACKENDS = ["local", "opensearch-py", "elasticsearch-py"]
 CLUSTER_CLIENTS = ["opensearch-py", "elasticsearch-py"]
-# Retries in milliseconds, not seconds: the tests check that they happen, not how long they wait.
-FAST_BULK = BulkPolicy(initial_backoff_s=0.005, max_backoff_s=0.02, max_attempts=3)
 
 
 @pytest.fixture(scope="session")
@@ -37,15 +32,6 @@ def osmem_url(osmem_process: Any) -> Iterator[str]:
     clone = osmem_process.clone()
     yield clone.url
     clone.close()
-
-
-def cluster_index(client_name: str, url: str, **kw: Any) -> SearchIndex:
-    kw.setdefault("bulk", FAST_BULK)
-    if client_name == "opensearch-py":
-        return OpenSearchSearchIndex(opensearch_client(url), **kw)
-    # The server is OpenSearch-compatible, so the mapping and kNN dialect are OpenSearch's;
-    # what this exercises is the elasticsearch-py client path (helpers, errors, responses).
-    return ElasticsearchSearchIndex(elasticsearch_client(url), dialect="opensearch", **kw)
 
 
 @pytest.fixture(params=BACKENDS)

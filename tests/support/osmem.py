@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 import elastic_transport
 from osmem_server import OsmemServer
 
-from chalicelib.search.elasticsearch import connect_elasticsearch
-from chalicelib.search.opensearch import connect_opensearch
+from chalicelib.search.base import SearchIndex
+from chalicelib.search.bulk import BulkPolicy
+from chalicelib.search.elasticsearch import ElasticsearchSearchIndex, connect_elasticsearch
+from chalicelib.search.opensearch import OpenSearchSearchIndex, connect_opensearch
 
 
 @contextmanager
@@ -53,12 +55,25 @@ class OsmemCompatNode(elastic_transport.Urllib3HttpNode):
         return super().perform_request(method, target, body=body, headers=rewritten, **kwargs)
 
 
+# Retries in milliseconds, not seconds: the tests check that they happen, not how long they wait.
+FAST_BULK = BulkPolicy(initial_backoff_s=0.005, max_backoff_s=0.02, max_attempts=3)
+
+
 def elasticsearch_client(url: str) -> Any:
     return connect_elasticsearch(url, node_class=OsmemCompatNode, max_retries=0)
 
 
 def opensearch_client(url: str) -> Any:
     return connect_opensearch(url, max_retries=0)
+
+
+def cluster_index(client_name: str, url: str, **kw: Any) -> SearchIndex:
+    kw.setdefault("bulk", FAST_BULK)
+    if client_name == "opensearch-py":
+        return OpenSearchSearchIndex(opensearch_client(url), **kw)
+    # The server is OpenSearch-compatible, so the mapping and kNN dialect are OpenSearch's;
+    # what this exercises is the elasticsearch-py client path (helpers, errors, responses).
+    return ElasticsearchSearchIndex(elasticsearch_client(url), dialect="opensearch", **kw)
 
 
 class ThrottlingProxy:
@@ -77,6 +92,9 @@ class ThrottlingProxy:
         self.times = times
         self.rejections: dict[str, int] = {}
         self.bulk_requests = 0
+        # The server's product header (elasticsearch-py checks it on every response), also on
+        # bulk answers the proxy writes itself.
+        self.product_headers: dict[str, str] = {}
         self._lock = threading.Lock()
         proxy = self
 
@@ -100,6 +118,8 @@ class ThrottlingProxy:
                     status, payload, ctype = proxy._forward(self.command, self.path, body, headers)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                for name, value in proxy.product_headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -108,7 +128,7 @@ class ThrottlingProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> ThrottlingProxy:
         self._thread.start()
@@ -125,6 +145,9 @@ class ThrottlingProxy:
             conn.request(method, path, body=body or None, headers=headers)
             resp = conn.getresponse()
             payload = resp.read()
+            product = resp.getheader("X-Elastic-Product")
+            if product:
+                self.product_headers["X-Elastic-Product"] = product
             return resp.status, payload, resp.getheader("Content-Type") or "application/json"
         finally:
             conn.close()
@@ -203,7 +226,7 @@ class FakeClusterRoot:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> FakeClusterRoot:
         self._thread.start()
