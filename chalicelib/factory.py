@@ -6,8 +6,11 @@ Handlers never branch on the backend; they receive a ``Runtime`` and use its por
 from __future__ import annotations
 
 import importlib
+import logging
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chalicelib.alerts.base import AlertSink
@@ -19,6 +22,8 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import ObjectStore
 from chalicelib.taskconfig import load_tasks
 from chalicelib.workflow.base import Workflow
+
+log = logging.getLogger("newsops.factory")
 
 
 @dataclass
@@ -63,9 +68,7 @@ def build_runtime(settings: Settings, *, app_module: str = "app") -> Runtime:
     tasks = load_tasks(settings.tasks_file)
     if settings.backend == "local":
         return _build_local(settings, tasks, app_module)
-    raise NotImplementedError(
-        "NEWSOPS_BACKEND=aws: the AWS adapters are not part of this build yet; use NEWSOPS_BACKEND=local"
-    )
+    return _build_aws(settings, tasks)
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -74,7 +77,10 @@ def build_store(settings: Settings) -> ObjectStore:
         from chalicelib.store.local import LocalObjectStore
 
         return LocalObjectStore(settings.home.resolve() / "store")
-    raise NotImplementedError("NEWSOPS_BACKEND=aws: the S3 store is not part of this build yet")
+    from chalicelib.aws import client
+    from chalicelib.store.s3 import S3ObjectStore
+
+    return S3ObjectStore(settings.bucket, client("s3"))
 
 
 def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runtime:
@@ -112,4 +118,56 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runt
         handler(object_created_event(store.bucket, info), None)
 
     store.subscribe("incoming/", trigger)
+    return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks)
+
+
+# What NEWSOPS_BACKEND=aws does not yet do on AWS; logged at start-up and kept here for the
+# status API and tests, so nobody mistakes the embedded index for a shared one.
+AWS_SEARCH_LOCAL_NOTE = (
+    "NEWSOPS_BACKEND=aws with NEWSOPS_SEARCH_BACKEND=local: the search index is the embedded "
+    "SQLite engine at {path}, private to this process's disk (a Lambda's /tmp), not shared "
+    "between functions; set NEWSOPS_SEARCH_BACKEND=opensearch|elasticsearch and "
+    "NEWSOPS_SEARCH_URL for a shared index"
+)
+
+
+def _aws_home(settings: Settings) -> Path:
+    """A writable home for the process-local parts (a Lambda can only write under /tmp)."""
+    home = settings.home.resolve()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        home = Path(tempfile.gettempdir()) / "newsops"
+        home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def _build_aws(settings: Settings, tasks: TaskConfig) -> Runtime:
+    from chalicelib.alerts.sns import SnsAlertSink
+    from chalicelib.aws import client
+    from chalicelib.compute.batch import BatchCompute
+    from chalicelib.ledger.dynamodb import DynamoDBLedger
+    from chalicelib.workflow.stepfunctions import StepFunctionsWorkflow
+
+    store = build_store(settings)
+    ledger = DynamoDBLedger(settings.runs_table, settings.state_table, client("dynamodb"))
+    alerts = SnsAlertSink(settings.alerts_topic_arn, client("sns"))
+    compute = BatchCompute(settings.job_queue, client("batch"))
+    workflow = StepFunctionsWorkflow(settings.state_machine_arn, client("stepfunctions"))
+    search: SearchIndex
+    if settings.search_backend == "local":
+        from chalicelib.search.local import LocalSearchIndex
+
+        path = _aws_home(settings) / "search.sqlite3"
+        log.warning(AWS_SEARCH_LOCAL_NOTE.format(path=path))
+        search = LocalSearchIndex(path)
+    else:
+        try:
+            from chalicelib.search.factory import build_search_index
+        except ImportError as exc:
+            raise NotImplementedError(
+                f"NEWSOPS_SEARCH_BACKEND={settings.search_backend}: no search adapter factory in this "
+                "build (chalicelib.search.factory)") from exc
+        search = build_search_index(settings)
+    # No trigger to wire: S3 -> EventBridge invokes the ingest Lambda itself.
     return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks)

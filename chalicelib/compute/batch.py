@@ -1,0 +1,129 @@
+"""The compute port on AWS Batch: submit, describe, list a run's jobs, terminate them.
+
+Jobs are named ``<run id>-<task>`` and tagged with the run id (DESIGN.md §10), so the
+cleanup function and the reaper find a run's jobs by name prefix on the queue. An array
+job's children are not listed: terminating the parent stops them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from chalicelib.compute.base import ACTIVE_STATES, Compute, ExitRule, JobRequest, JobStatus
+from chalicelib.compute.local import DEFAULT_EXIT_RULES
+
+_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+MAX_OVERRIDES_CHARS = 8192
+MIN_ATTEMPT_DURATION_S = 60
+
+
+def _seconds(ms: int | None) -> float | None:
+    return ms / 1000.0 if ms else None
+
+
+def _exit_rule(rule: ExitRule) -> dict[str, str]:
+    out = {"action": rule.action}
+    if rule.on_exit_code is not None:
+        out["onExitCode"] = rule.on_exit_code
+    if rule.on_reason is not None:
+        out["onReason"] = rule.on_reason
+    return out
+
+
+def submit_job_request(request: JobRequest, default_queue: str) -> dict[str, Any]:
+    """The SubmitJob arguments of a request, validated as Batch validates them."""
+    if request.array_size == 1 or request.array_size < 0 or request.array_size > 10_000:
+        raise ValueError(f"array size must be 0 (single job) or 2..10000, got {request.array_size}")
+    if not 1 <= request.attempts <= 10:
+        raise ValueError(f"attempts must be 1..10, got {request.attempts}")
+    if not _JOB_NAME.match(request.name):
+        raise ValueError(f"invalid Batch job name {request.name!r}: up to 128 of [A-Za-z0-9_-]")
+    if request.timeout_s is not None and request.timeout_s < MIN_ATTEMPT_DURATION_S:
+        raise ValueError(f"attemptDurationSeconds must be >= {MIN_ATTEMPT_DURATION_S}, got {request.timeout_s}")
+    kwargs: dict[str, Any] = {
+        "jobName": request.name,
+        "jobQueue": request.queue or default_queue,
+        "jobDefinition": request.definition,
+        "retryStrategy": {"attempts": request.attempts,
+                          "evaluateOnExit": [_exit_rule(r) for r in request.exit_rules or DEFAULT_EXIT_RULES]},
+        "propagateTags": True,
+    }
+    if request.tags:
+        kwargs["tags"] = dict(request.tags)
+    if request.array_size:
+        kwargs["arrayProperties"] = {"size": request.array_size}
+    if request.timeout_s is not None:
+        kwargs["timeout"] = {"attemptDurationSeconds": request.timeout_s}
+    overrides: dict[str, Any] = {}
+    if request.environment:
+        overrides["environment"] = [{"name": k, "value": v} for k, v in request.environment.items()]
+    if request.command:
+        overrides["command"] = list(request.command)
+    if overrides:
+        if len(json.dumps(overrides)) > MAX_OVERRIDES_CHARS:
+            raise ValueError(f"container overrides exceed Batch's {MAX_OVERRIDES_CHARS} characters")
+        kwargs["containerOverrides"] = overrides
+    return kwargs
+
+
+class BatchCompute(Compute):
+    def __init__(self, queue: str, client: Any) -> None:
+        if not queue:
+            raise ValueError("BatchCompute needs a job queue (NEWSOPS_JOB_QUEUE)")
+        self.queue = queue
+        self._batch = client
+
+    def submit(self, request: JobRequest) -> str:
+        resp = self._batch.submit_job(**submit_job_request(request, self.queue))
+        return str(resp["jobId"])
+
+    def describe(self, job_id: str) -> JobStatus:
+        jobs = self._batch.describe_jobs(jobs=[job_id]).get("jobs") or []
+        if not jobs:
+            raise KeyError(f"unknown job {job_id}")
+        return self._status(jobs[0])
+
+    def list_jobs(self, *, name_prefix: str = "", states: tuple[str, ...] = ACTIVE_STATES) -> list[JobStatus]:
+        paginator = self._batch.get_paginator("list_jobs")
+        if name_prefix:
+            # With a filter, ListJobs ignores jobStatus and returns every status: filter here.
+            # The name filter is case-insensitive; a run id is not, so compare exactly too.
+            pages = [paginator.paginate(jobQueue=self.queue, filters=[
+                {"name": "JOB_NAME", "values": [f"{name_prefix}*"]}])]
+        else:
+            pages = [paginator.paginate(jobQueue=self.queue, jobStatus=s) for s in states]
+        seen: dict[str, JobStatus] = {}
+        for pager in pages:
+            for page in pager:
+                for summary in page.get("jobSummaryList", []):
+                    job_id = summary["jobId"]
+                    if ":" in job_id:  # an array child, "<parent id>:<index>"
+                        continue
+                    if summary["status"] in states and summary["jobName"].startswith(name_prefix):
+                        seen[job_id] = self._status(summary)
+        return list(seen.values())
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        # Terminating a finished job is a no-op in Batch; for an array parent it stops every child.
+        self._batch.terminate_job(jobId=job_id, reason=reason[:1024] or "terminated by newsops")
+
+    @staticmethod
+    def _status(job: dict[str, Any]) -> JobStatus:
+        array = job.get("arrayProperties") or {}
+        attempts = []
+        for a in job.get("attempts") or []:
+            container = a.get("container") or {}
+            attempts.append({"exit_code": container.get("exitCode"),
+                             "reason": container.get("reason") or a.get("statusReason", ""),
+                             "started": _seconds(a.get("startedAt")), "stopped": _seconds(a.get("stoppedAt")),
+                             "log": container.get("logStreamName")})
+        return JobStatus(
+            job_id=job["jobId"], name=job["jobName"], status=job["status"],
+            reason=job.get("statusReason", ""), array_size=int(array.get("size", 0) or 0),
+            children={k: v for k, v in (array.get("statusSummary") or {}).items() if v},
+            attempts=attempts, tags=dict(job.get("tags") or {}),
+            created=_seconds(job.get("createdAt")), started=_seconds(job.get("startedAt")),
+            stopped=_seconds(job.get("stoppedAt")),
+        )
