@@ -22,3 +22,10 @@ def world(moto_env: None) -> Iterator[World]:
         yield w
     finally:
         w.stop_all()
+
+
+@pytest.fixture
+def pipeline_world(world: World) -> World:
+    """The deployment with statemachine/pipeline.asl.json, substituted as deployment does."""
+    world.add_pipeline()
+    return world

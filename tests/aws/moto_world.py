@@ -84,7 +84,7 @@ class World:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def create(cls, *, task_names: tuple[str, ...] = ("fake",), with_pipeline: bool = True) -> World:
+    def create(cls, *, task_names: tuple[str, ...] = ("fake",), with_pipeline: bool = False) -> World:
         w = cls()
         iam = w.client("iam")
         w.role_arn = iam.create_role(RoleName=f"{STACK}-role", AssumeRolePolicyDocument=json.dumps(
@@ -112,8 +112,13 @@ class World:
                 FunctionName=f"{STACK}-{name}", Runtime="python3.11", Role=w.role_arn,
                 Handler="handler.handler", Code={"ZipFile": _zip()})["FunctionArn"]
         if with_pipeline:
-            w.state_machine_arn = w.create_state_machine(w.pipeline_definition(), "pipeline")
+            w.add_pipeline()
         return w
+
+    def add_pipeline(self) -> str:
+        """The pipeline state machine (moto parses ASL with a pure-Python ANTLR: ~0.5 s, so on demand)."""
+        self.state_machine_arn = self.create_state_machine(self.pipeline_definition(), "pipeline")
+        return self.state_machine_arn
 
     def register_job_definition(self, task: str) -> str:
         return self.client("batch").register_job_definition(
@@ -203,8 +208,6 @@ class World:
 
     def stop_all(self) -> None:
         """Stop what is still running, so no moto thread outlives the mock."""
-        if not self.state_machine_arn:
-            return
         sfn = self.client("stepfunctions")
         for sm in sfn.list_state_machines()["stateMachines"]:
             for e in sfn.list_executions(stateMachineArn=sm["stateMachineArn"],

@@ -132,8 +132,11 @@ def test_versioned_bucket_reports_the_version(store: S3ObjectStore, s3) -> None:
 
 
 def test_list_pages_past_a_thousand_keys(store: S3ObjectStore) -> None:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends["123456789012"]["aws"]  # straight into moto: 1005 PUTs would take seconds
     for i in range(1005):
-        store.put(f"runs/r/chunks/{i:05d}.jsonl.gz", b"x")
+        backend.put_object(BUCKET, f"runs/r/chunks/{i:05d}.jsonl.gz", b"x")
     store.put("runs/r/manifest.json", b"{}")
     keys = list(store.list("runs/r/chunks/"))
     assert len(keys) == 1005 and keys == sorted(keys)
