@@ -171,13 +171,6 @@ class LocalCompute(Compute):
         log_dir = self.home / "logs" / req.name
         log_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(req.attempts):
-            with job.lock:
-                if job.terminated:
-                    child.state = "FAILED"
-                    child.attempts.append({"reason": f"terminated: {job.terminated}", "exit_code": None})
-                    return
-                child.state = "RUNNING"
-                job.started = job.started or time.time()
             env = {**os.environ, **self.base_env, **req.environment,
                    "AWS_BATCH_JOB_ID": f"{job.job_id}:{child.index}" if req.array_size else job.job_id,
                    "AWS_BATCH_JOB_ATTEMPT": str(attempt + 1),
@@ -186,14 +179,22 @@ class LocalCompute(Compute):
                 env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(child.index)
             log_path = log_dir / f"{child.index:05d}.{attempt + 1}.log"
             started = time.time()
+            command = req.command or self.commands.get(req.definition) or DEFAULT_COMMAND
             with open(log_path, "wb") as log:
-                # A new session makes the attempt a process-group leader: a timeout or a
-                # terminate kills everything it started, grandchildren included.
-                command = req.command or self.commands.get(req.definition) or DEFAULT_COMMAND
-                proc = subprocess.Popen(command, env=env, stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, cwd=os.getcwd())
+                # Started under the job's lock: terminate() then either sees this process or
+                # has already marked the job, so no attempt can slip past a termination.
                 with job.lock:
+                    if job.terminated:
+                        child.state = "FAILED"
+                        child.attempts.append({"reason": f"terminated: {job.terminated}", "exit_code": None})
+                        return
+                    child.state = "RUNNING"
+                    job.started = job.started or time.time()
+                    # A new session makes the attempt a process-group leader: a timeout or a
+                    # terminate kills everything it started, grandchildren included.
+                    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            cwd=os.getcwd())
                     child.proc = proc
                 self._persist(job)
                 try:
