@@ -1,0 +1,161 @@
+"""infra/newsops.yaml -> build/infra/newsops.json: the deployable stack template.
+
+Adds what CloudFormation cannot read from the repository by itself:
+
+- the state machine's ``Definition``, from statemachine/pipeline.asl.json (``${Placeholders}``
+  stay; the template's ``DefinitionSubstitutions`` fill them at deploy time);
+- one ``AWS::Batch::JobDefinition`` per task of chalicelib/config/tasks.json, named
+  ``<AppName>-<Stage>-<task>`` (= ``NEWSOPS_JOB_DEFINITION_PREFIX-<task>``), with the task's
+  GPU/vCPU/memory, ``attemptDurationSeconds`` and a ``retryStrategy`` whose ``evaluateOnExit``
+  retries the entrypoint's retryable exit code and reclaimed Spot hosts.
+
+Also writes build/infra/bootstrap.json (infra/bootstrap.yaml as JSON).
+
+Usage: python -m scripts.deploy.build_template [--out build/infra/newsops.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.schema import TaskSpec
+from chalicelib.taskconfig import load_tasks
+from scripts.deploy import cfn
+from scripts.deploy.layout import (
+    BOOTSTRAP_SOURCE,
+    BUILT_BOOTSTRAP,
+    BUILT_TEMPLATE,
+    DEFINITION,
+    INFRA_SOURCE,
+    TASKS_FILE,
+    TEMPLATE_BODY_LIMIT,
+)
+
+MIN_ATTEMPT_SECONDS = 60  # AWS Batch minimum for attemptDurationSeconds
+MODEL_CACHE_PATH = "/mnt/models"
+
+# First match wins; no match at all means RETRY (Batch's default), within `attempts`.
+EVALUATE_ON_EXIT: list[dict[str, str]] = [
+    {"OnExitCode": str(RETRYABLE_EXIT), "Action": "RETRY"},  # entrypoint: transient failure
+    {"OnExitCode": str(PERMANENT_EXIT), "Action": "EXIT"},  # entrypoint: bad data/model, no retry
+    {"OnStatusReason": "Host EC2*", "Action": "RETRY"},  # Spot reclaim / instance lost
+    {"OnReason": "CannotStartContainerError*", "Action": "RETRY"},  # host/daemon error at start
+    {"OnReason": "OutOfMemoryError*", "Action": "EXIT"},  # same memory next time: no retry
+]
+
+
+def logical_id(task: str) -> str:
+    return "JobDefinition" + "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", task) if p)
+
+
+def job_definition(task: TaskSpec) -> dict[str, Any]:
+    requirements = [
+        {"Type": "VCPU", "Value": str(task.vcpus)},
+        {"Type": "MEMORY", "Value": str(task.memory_mib)},
+    ]
+    if task.gpu:
+        requirements.append({"Type": "GPU", "Value": str(task.gpu)})
+    environment = [
+        {"Name": "NEWSOPS_BACKEND", "Value": "aws"},
+        {"Name": "NEWSOPS_STAGE", "Value": {"Ref": "Stage"}},
+        {"Name": "NEWSOPS_BUCKET", "Value": {"Ref": "DataBucket"}},
+        {"Name": "NEWSOPS_TASK", "Value": task.name},
+        {"Name": "HF_HUB_OFFLINE", "Value": "1"},
+        {"Name": "TRANSFORMERS_OFFLINE", "Value": "1"},
+        {"Fn::If": ["UseModelCache", {"Name": "NEWSOPS_MODEL_CACHE", "Value": MODEL_CACHE_PATH},
+                    {"Ref": "AWS::NoValue"}]},
+    ]
+    container: dict[str, Any] = {
+        # The image's ENTRYPOINT/CMD runs `python -m newsops_batch`: run id and task come from
+        # the environment (SubmitJob overrides), the chunk from AWS_BATCH_JOB_ARRAY_INDEX.
+        "Image": {"Fn::If": ["HasImageUri", {"Ref": "ImageUri"},
+                             {"Fn::Sub": "${BatchImageRepository.RepositoryUri}:bootstrap"}]},
+        "JobRoleArn": {"Fn::GetAtt": ["BatchJobRole", "Arn"]},
+        "ResourceRequirements": requirements,
+        "Environment": environment,
+        "Privileged": False,
+        "LogConfiguration": {
+            "LogDriver": "awslogs",
+            "Options": {
+                "awslogs-group": {"Ref": "BatchJobLogGroup"},
+                "awslogs-region": {"Ref": "AWS::Region"},
+                "awslogs-stream-prefix": task.name,
+            },
+        },
+        "Volumes": {"Fn::If": ["UseModelCache", [{
+            "Name": "models",
+            "EfsVolumeConfiguration": {
+                "FileSystemId": {"Ref": "ModelCacheFileSystem"},
+                "TransitEncryption": "ENABLED",
+                "AuthorizationConfig": {"AccessPointId": {"Ref": "ModelCacheAccessPoint"}, "Iam": "ENABLED"},
+            },
+        }], {"Ref": "AWS::NoValue"}]},
+        "MountPoints": {"Fn::If": ["UseModelCache", [
+            {"SourceVolume": "models", "ContainerPath": MODEL_CACHE_PATH, "ReadOnly": False},
+        ], {"Ref": "AWS::NoValue"}]},
+    }
+    return {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {
+            "JobDefinitionName": {"Fn::Sub": f"${{AppName}}-${{Stage}}-{task.name}"},
+            "Type": "container",
+            "PlatformCapabilities": ["EC2"],
+            "PropagateTags": True,
+            "Timeout": {"AttemptDurationSeconds": max(MIN_ATTEMPT_SECONDS, task.timeout_s)},
+            "RetryStrategy": {"Attempts": task.attempts, "EvaluateOnExit": EVALUATE_ON_EXIT},
+            "ContainerProperties": container,
+            "Tags": {"newsops-stage": {"Ref": "Stage"}, "newsops-task": task.name},
+        },
+    }
+
+
+def build(source: Path = INFRA_SOURCE, tasks_file: Path = TASKS_FILE,
+          definition: Path = DEFINITION) -> dict[str, Any]:
+    template = cfn.load(source)
+    resources = template["Resources"]
+    machines = [r for r in resources.values()
+                if r.get("Metadata", {}).get("newsops", {}).get("definition-file")]
+    if len(machines) != 1:
+        raise ValueError(f"{source}: expected one state machine with Metadata newsops.definition-file")
+    machine = machines[0]
+    definition_text = definition.read_text(encoding="utf-8")
+    machine["Properties"]["Definition"] = json.loads(definition_text)
+
+    tasks = load_tasks(tasks_file).tasks
+    for task in tasks:
+        lid = logical_id(task.name)
+        if lid in resources:
+            raise ValueError(f"task {task.name!r}: logical id {lid} already used in {source}")
+        resources[lid] = job_definition(task)
+        template.setdefault("Outputs", {})[f"{lid}Arn"] = {
+            "Description": f"job definition of task {task.name}",
+            "Value": {"Ref": lid},
+        }
+    return template
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=BUILT_TEMPLATE)
+    p.add_argument("--bootstrap-out", type=Path, default=BUILT_BOOTSTRAP)
+    p.add_argument("--tasks-file", type=Path, default=TASKS_FILE)
+    args = p.parse_args(argv)
+    size = cfn.dump(cfn.load(BOOTSTRAP_SOURCE), args.bootstrap_out)
+    print(f"wrote {args.bootstrap_out} ({size} bytes)")
+    template = build(tasks_file=args.tasks_file)
+    size = cfn.dump(template, args.out)
+    if size > TEMPLATE_BODY_LIMIT:
+        print(f"note: {args.out} is {size} bytes (> {TEMPLATE_BODY_LIMIT}): "
+              "`make deploy` uploads it to the artifacts bucket and deploys it by URL")
+    print(f"wrote {args.out} ({size} bytes, {len(template['Resources'])} resources)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
