@@ -12,7 +12,9 @@ import io
 import logging
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,16 +180,29 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
     json_ok = 0
     written: list[str] = []
 
-    def flush(buf: _ChunkBuffer) -> None:
+    def publish(n: int, buf: _ChunkBuffer) -> ChunkInfo:
         data = buf.finish()
-        n = len(chunks)
         ck = keys.chunk(rid, n)
         rt.store.put(ck, data, metadata={"records": str(buf.records)})
-        written.append(ck)
-        chunks.append(ChunkInfo(index=n, key=ck, records=buf.records,
-                                sha256=hashlib.sha256(data).hexdigest()))
+        return ChunkInfo(index=n, key=ck, records=buf.records, sha256=hashlib.sha256(data).hexdigest())
+
+    # Compressing and uploading a chunk (zlib and I/O release the GIL) overlaps with parsing
+    # the next; at most two chunks wait, so memory stays bounded by the chunk size.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsops-ingest")
+    pending: deque[Future[ChunkInfo]] = deque()
+
+    def settle(limit: int) -> None:
+        while len(pending) > limit:
+            info = pending.popleft().result()
+            written.append(info.key)
+            chunks.append(info)
+
+    def flush(buf: _ChunkBuffer) -> None:
+        pending.append(pool.submit(publish, len(chunks) + len(pending), buf))
+        settle(2)
 
     with ExitStack() as stack:
+        stack.callback(pool.shutdown, wait=True)
         quarantine: IO[bytes] | None = None
         try:
             buf = _ChunkBuffer()
@@ -219,7 +234,11 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
                     buf = _ChunkBuffer()
             if buf.records:
                 flush(buf)
+            settle(0)
         except (OSError, EOFError, zlib.error) as exc:
+            for f in pending:
+                if f.exception() is None:
+                    written.append(f.result().key)
             for k in written:
                 rt.store.delete(k)
             raise RejectedInput(f"corrupt or truncated gzip stream: {exc}") from exc
