@@ -8,7 +8,7 @@ import time
 import pytest
 from asl_support import Recorder, chain, event_types, run
 
-from chalicelib.asl import Executor, StatesError, TaskContext, error_matches
+from chalicelib.asl import Executor, StatesError, TaskContext, error_matches, states_entered
 
 
 class Flaky:
@@ -305,13 +305,7 @@ def test_task_timeout_raises_states_timeout_and_sets_cancelled():
     assert result.output["Error"] == "States.Timeout", "States.TaskFailed must not catch a timeout"
     assert observed.wait(2), "the invoker must see ctx.cancelled"
     assert "TaskTimedOut" in event_types(result)
-    assert states_path(result) == ["T", "TimeoutHandler"]
-
-
-def states_path(result):
-    from chalicelib.asl import states_entered
-
-    return states_entered(result.history)
+    assert states_entered(result.history) == ["T", "TimeoutHandler"]
 
 
 def test_uncaught_task_timeout_fails_the_execution():

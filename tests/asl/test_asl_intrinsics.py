@@ -11,6 +11,7 @@ from asl_support import chain, run
 
 from chalicelib.asl import DefinitionError, StatesError
 from chalicelib.asl.intrinsics import Literal, PathArg, evaluate, parse
+from chalicelib.asl.paths import compile_path
 
 DATA = {
     "name": "world",
@@ -24,8 +25,6 @@ DATA = {
 
 def call(text: str, data=DATA):
     # Path arguments read the test data the way a payload template would.
-    from chalicelib.asl.paths import compile_path
-
     return evaluate(parse(text), lambda path: compile_path(path).find(data, {}))
 
 
