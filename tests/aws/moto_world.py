@@ -32,8 +32,9 @@ def moto_config(*, execute: bool = True) -> dict[str, Any]:
 
 
 @contextmanager
-def mocked_aws(monkeypatch: Any, *, execute: bool = True) -> Iterator[None]:
-    """moto with fake credentials and the two pipeline patches; no request leaves the process."""
+def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = True,
+               states_errors: bool = True) -> Iterator[None]:
+    """moto with fake credentials and (unless told not to) the pipeline patches; nothing leaves the process."""
     from moto import mock_aws
 
     from tests.support.moto_patches import patched_moto
@@ -49,7 +50,8 @@ def mocked_aws(monkeypatch: Any, *, execute: bool = True) -> Iterator[None]:
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        with mock_aws(config=moto_config(execute=execute)), patched_moto():
+        with mock_aws(config=moto_config(execute=execute)), \
+                patched_moto(batch_casing=batch_casing, states_errors=states_errors):
             yield
     finally:
         quiet.setLevel(level)

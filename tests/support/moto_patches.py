@@ -75,8 +75,8 @@ def _error_name(error_name: str | None) -> Any:
 
 
 @contextmanager
-def patched_moto() -> Iterator[None]:
-    """Apply both patches for the duration of the block (idempotent, thread-agnostic)."""
+def patched_moto(*, batch_casing: bool = True, states_errors: bool = True) -> Iterator[None]:
+    """Apply the patches for the duration of the block; each can be left out to show its gap."""
     import moto
 
     if moto.__version__ != MOTO_VERSION:
@@ -94,8 +94,10 @@ def patched_moto() -> Iterator[None]:
 
     batch = state_task_service_batch.StateTaskServiceBatch
     with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(batch, "_normalise_parameters", _normalise_parameters))
-        stack.enter_context(mock.patch.object(batch, "_normalise_response", _normalise_response))
-        stack.enter_context(mock.patch.object(iteration_worker, "CustomErrorName", _error_name))
-        stack.enter_context(mock.patch.object(branches_decl, "CustomErrorName", _error_name))
+        if batch_casing:
+            stack.enter_context(mock.patch.object(batch, "_normalise_parameters", _normalise_parameters))
+            stack.enter_context(mock.patch.object(batch, "_normalise_response", _normalise_response))
+        if states_errors:
+            stack.enter_context(mock.patch.object(iteration_worker, "CustomErrorName", _error_name))
+            stack.enter_context(mock.patch.object(branches_decl, "CustomErrorName", _error_name))
         yield

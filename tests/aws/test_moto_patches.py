@@ -1,0 +1,88 @@
+"""The moto patches announce themselves: each gap is shown on moto WITHOUT its patch under
+``xfail(strict=True)``. When a moto release fixes a gap, its test passes, strict xfail turns
+that into a failure, and the matching patch in tests/support/moto_patches.py can go.
+The same definitions must pass with the patches (the control cases).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.aws.moto_world import World, mocked_aws
+
+
+def _submit(**extra: object) -> dict:
+    return {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {"JobName": "patch-probe", "JobQueue": "${queue}", "JobDefinition": "newsops-fake",
+                           "ArrayProperties": {"Size": 2}},
+            "ResultSelector": {"JobName.$": "$.JobName", "Status.$": "$.Status"}, **extra}
+
+
+def _fan_out(kind: str) -> dict:
+    """A Map or Parallel whose only task fails with States.TaskFailed, caught by that name."""
+    inner = {"StartAt": "Submit", "States": {"Submit": _submit(End=True)}}
+    state: dict = {"Type": kind, "Next": "Caught",
+                   "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.caught", "Next": "Caught"}]}
+    if kind == "Map":
+        state.update(ItemsPath="$.items", ItemProcessor={"ProcessorConfig": {"Mode": "INLINE"}, **inner})
+    else:
+        state["Branches"] = [inner]
+    return {"StartAt": "Fan", "States": {"Fan": state, "Caught": {"Type": "Pass", "End": True}}}
+
+
+# case -> (definition, input, whether jobs fail, the patch this case needs)
+CASES: dict[str, tuple[dict, dict, bool, str]] = {
+    "batch-integration-casing": ({"StartAt": "Submit", "States": {"Submit": _submit(End=True)}}, {}, False,
+                                 "batch_casing"),
+    "states-error-leaving-map": (_fan_out("Map"), {"items": [1]}, True, "states_errors"),
+    "states-error-leaving-parallel": (_fan_out("Parallel"), {}, True, "states_errors"),
+}
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, case: str, *, without: str | None) -> None:
+    definition, payload, jobs_fail, _ = CASES[case]
+    patches = {"batch_casing": True, "states_errors": True}
+    if without:
+        patches[without] = False
+    with mocked_aws(monkeypatch, **patches):
+        if jobs_fail:
+            monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
+        w = World.create()
+        try:
+            text = json.dumps(definition).replace("${queue}", w.queue_arn)
+            described, _ = w.run(w.create_state_machine(json.loads(text), case), payload, "probe", timeout_s=30)
+        finally:
+            w.stop_all()
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    output = json.loads(described["output"])
+    if jobs_fail:
+        assert output["caught"]["Error"] == "States.TaskFailed"
+        assert json.loads(output["caught"]["Cause"])["JobName"] == "patch-probe"
+    else:
+        assert output == {"JobName": "patch-probe", "Status": "SUCCEEDED"}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="moto 5.2.5 gap; patched in tests/support/moto_patches.py")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_moto_without_the_patch_still_has_the_gap(monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    _run(monkeypatch, case, without=CASES[case][3])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_patched_moto_behaves_as_aws(monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    _run(monkeypatch, case, without=None)
+
+
+def test_patches_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto
+
+    from tests.support.moto_patches import patched_moto
+
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    with pytest.raises(RuntimeError, match="targets moto 5.2.5"), patched_moto():
+        pass
+
+
