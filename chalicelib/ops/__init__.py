@@ -1,0 +1,1 @@
+"""Operations: the system watching itself (verifier, reaper, stored findings with deduplicated alerts)."""

@@ -1,0 +1,95 @@
+"""``newsops serve --port N``: the Chalice app's routes (status API + dashboard) for the local data.
+
+Chalice's own local server runs the same route table, the same middleware and the same
+blueprint as API Gateway + Lambda would, against the local backend under ``NEWSOPS_HOME``.
+It binds to loopback only: locally there is no IAM in front of it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import LocalDevServer, create_local_server
+
+log = logging.getLogger("newsops.serve")
+
+
+def _loopback(host: str) -> None:
+    try:
+        ok = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = host == "localhost"
+    if not ok:
+        raise ValueError(f"newsops serve binds to a loopback address only (127.0.0.1), not {host!r}: "
+                         "the local server has no authorization in front of it")
+
+
+def _default_app() -> Any:
+    repo_root = Path(__file__).resolve().parents[1]
+    if str(repo_root) not in sys.path:
+        sys.path.insert(0, str(repo_root))  # app.py lives at the repository root
+    import app as app_module
+
+    return app_module.app
+
+
+def make_server(host: str, port: int, chalice_app: Any = None) -> LocalDevServer:
+    """A Chalice local server for ``chalice_app`` (default: the project's app.py); port 0 picks one."""
+    _loopback(host)
+    chalice_app = chalice_app or _default_app()
+    config = Config.create(chalice_stage="local", app_name=chalice_app.app_name, chalice_app=chalice_app)
+    return create_local_server(chalice_app, config, host, port)
+
+
+def run_schedule(rt: Any, every_s: float, stop: threading.Event) -> threading.Thread:
+    """The local stand-in for the two ``@app.schedule`` handlers: reaper, then verifier."""
+    from chalicelib.ops.reaper import reap
+    from chalicelib.ops.verifier import run_verifier
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                reap(rt)
+                run_verifier(rt)
+            except Exception:  # noqa: BLE001 - keep serving; the next tick tries again
+                log.exception("scheduled verifier/reaper pass failed")
+
+    thread = threading.Thread(target=loop, name="newsops-schedule", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, schedule_s: float | None = None) -> int:
+    """Serve until interrupted. ``schedule_s``: also run the reaper and verifier that often."""
+    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.observability import configure_logging
+    from chalicelib.settings import Settings
+
+    settings = Settings()
+    if settings.backend != "local":
+        raise ValueError("newsops serve is for the local backend; on AWS the API is on API Gateway")
+    rt = build_runtime(settings)
+    previous = set_runtime(rt)
+    configure_logging(settings)
+    stop = threading.Event()
+    try:
+        server = make_server(host, port)
+        if schedule_s:
+            run_schedule(rt, schedule_s, stop)
+        bound = server.server.server_address
+        print(f"newsops: status API and dashboard on http://{bound[0]}:{bound[1]}/ "
+              f"(data: {settings.home.resolve()}); Ctrl-C stops", flush=True)
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        rt.close()
+        set_runtime(previous)
+    return 0
