@@ -45,6 +45,9 @@ class _Server(ThreadingHTTPServer):
         self.latency_s = latency_s
         self.pages: dict[str, Page] = {}
         self.requests: list[str] = []  # paths asked for, in order (tests count fetches)
+        self.times: list[tuple[float, float]] = []  # (start, end) of each request
+        self.in_flight = 0
+        self.max_in_flight = 0  # what politeness tests check
         self.lock = threading.Lock()
 
 
@@ -57,9 +60,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         srv = self.server
-        path = urlsplit(self.path).path
+        start = time.monotonic()
         with srv.lock:
-            srv.requests.append(path)
+            srv.requests.append(urlsplit(self.path).path)
+            srv.in_flight += 1
+            srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        try:
+            self._get()
+        finally:
+            with srv.lock:
+                srv.in_flight -= 1
+                srv.times.append((start, time.monotonic()))
+
+    def _get(self) -> None:
+        srv = self.server
+        path = urlsplit(self.path).path
         if srv.latency_s:
             time.sleep(srv.latency_s)
         page = srv.pages.get(path)

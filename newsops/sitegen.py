@@ -116,10 +116,11 @@ def layout_bench(hosts: int, per_host: int, *, seed: int = 11) -> list[HostConte
 
 
 def _syndicate(content: list[HostContent], count: int) -> None:
-    """Copy a few articles to another outlet of the same language, lightly edited.
+    """Republish a few articles on another outlet of the same language.
 
-    Real wires are republished with a new URL, a dateline and a different footer; the
-    crawler must drop the copy as a near-duplicate, not as an exact duplicate.
+    Wire copy is republished word for word under a new URL, a new headline and another
+    site's page layout: the crawler must drop the copy by its text (SimHash), since its
+    id (URL) is new.
     """
     made = 0
     for src in content:
@@ -130,9 +131,9 @@ def _syndicate(content: list[HostContent], count: int) -> None:
                 continue
             orig = src.articles[made % len(src.articles)]
             a = orig.article
-            note = ("(配信記事)" if a.language == "ja" else "(Syndicated from "
-                    f"{src.site.name}.)")
-            copy = replace(a, source=dst.site.name, body=f"{a.body}\n\n{note}")
+            title = f"{a.title}（{src.site.name}）" if a.language == "ja" else (
+                f"{a.title} - via {src.site.name}")
+            copy = replace(a, source=dst.site.name, title=title)
             path = f"{orig.url.rstrip('/')}-syndicated"
             dst.articles.append(Published(path, copy, orig.author, near_duplicate_of=orig.url))
             made += 1

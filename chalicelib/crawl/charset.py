@@ -57,14 +57,19 @@ def decode_page(body: bytes, declared: str | None = None) -> Decoded:
     except UnicodeDecodeError:
         pass
     tried = {"utf-8"}
-    for name in (declared, meta_charset(body)):
-        enc = _codec(name)
+    claimed = [_codec(name) for name in (declared, meta_charset(body))]
+    for enc in claimed:
         if enc and enc not in tried:
             tried.add(enc)
             try:
                 return Decoded(body.decode(enc), enc)
             except UnicodeDecodeError:
                 continue
+    if "utf-8" in claimed:
+        # Said UTF-8 and nearly is: a few corrupt bytes, not another encoding.
+        text = body.decode("utf-8", errors="replace")
+        if text.count("\ufffd") <= MAX_REPLACED_SHARE * max(len(text), 1):
+            return Decoded(text, "utf-8", repaired=True)
     best = from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
         enc = _codec(best.encoding) or best.encoding

@@ -133,6 +133,8 @@ class _Crawl:
 
     async def _discover_all(self, sources: list[SourceSpec]) -> dict[str, list[Entry] | None]:
         tasks = {src.name: asyncio.create_task(self._discover(src)) for src in sources}
+        if not tasks:
+            return {}
         done, late = await asyncio.wait(tasks.values(), timeout=max(self._remaining(), 0))
         for t in late:
             t.cancel()

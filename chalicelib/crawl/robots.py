@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from chalicelib.crawl.fetch import Fetcher, FetchError
-from chalicelib.crawl.safety import IPNetwork
+from chalicelib.crawl.safety import REFUSAL_REASONS, IPNetwork
 
 # Google reads at most 500 KiB of robots.txt; more is not a rules file.
 _MAX_ROBOTS = 512 * 1024
@@ -23,6 +23,7 @@ _MAX_ROBOTS = 512 * 1024
 class RobotsRules:
     parser: Protego | None
     unavailable: str | None = None  # why every path is refused (robots.txt unreachable)
+    refused: bool = False  # the host's address itself is refused: no point retrying
 
     def allowed(self, url: str, agent: str) -> bool:
         if self.unavailable:
@@ -64,6 +65,8 @@ class RobotsCache:
         except FetchError as exc:
             if exc.reason in ("too_large", "content_type"):
                 return RobotsRules(None)
+            if exc.reason in REFUSAL_REASONS:
+                return RobotsRules(None, unavailable=exc.reason, refused=True)
             return RobotsRules(None, unavailable=f"robots_{exc.reason}")
         if got.status >= 500:
             return RobotsRules(None, unavailable="robots_unavailable")
@@ -79,7 +82,7 @@ class RobotsCache:
         """Raise FetchError when robots.txt forbids ``url`` or asks for too long a delay."""
         rules = await self.rules(url, allow)
         if rules.unavailable:
-            raise FetchError(rules.unavailable, url, transient=True)
+            raise FetchError(rules.unavailable, url, transient=not rules.refused)
         if not rules.allowed(url, self.agent):
             raise FetchError("robots_disallowed", url)
         if rules.crawl_delay(self.agent) > max_delay:

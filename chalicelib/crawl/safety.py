@@ -35,6 +35,13 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 
 
+# Every reason ``refusal`` can give: a host refused for its address, not for a failure.
+REFUSAL_REASONS: frozenset[str] = frozenset({
+    "metadata_address", "loopback_address", "link_local_address", "multicast_address",
+    "unspecified_address", "private_address",
+})
+
+
 class UnsafeAddress(Exception):
     """The host resolves to an address the crawler must not reach; ``reason`` is the count key."""
 
