@@ -126,8 +126,9 @@ class FindingStore:
                                 last_alerted=prev.last_alerted, alerts=prev.alerts)
             due = rec.last_alerted is None or (f.repeat and now - rec.last_alerted >= self.cooldown_s)
             if due and not f.already_alerted:
-                if self._send(rec, "reminder" if rec.last_alerted else "new", now, out):
-                    (out.reminded if prev.last_alerted else out.opened).append(fid)
+                reminder = prev.last_alerted is not None
+                if self._send(rec, "reminder" if reminder else "new", now, out):
+                    (out.reminded if reminder else out.opened).append(fid)
             else:
                 self._save(rec)
                 out.still_open.append(fid)

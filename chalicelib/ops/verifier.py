@@ -26,7 +26,7 @@ from chalicelib.factory import Runtime
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome, StoredFinding
-from chalicelib.ops.freshness import SourceFreshness, source_freshness
+from chalicelib.ops.freshness import CrawlSummary, SourceFreshness, last_crawl, source_freshness
 from chalicelib.ops.run_audit import audit_run
 
 log = logging.getLogger("newsops.ops.verifier")
@@ -35,6 +35,7 @@ CHECK_RESULTS = "run-results"
 CHECK_STUCK = "run-stuck"
 CHECK_FAILED = "run-failed"
 CHECK_STALE = "source-stale"
+CHECK_CRAWL = "crawl-stopped"
 RUN_CHECKS = frozenset({CHECK_RESULTS, CHECK_STUCK, CHECK_FAILED})
 STATE_NAMESPACE = "ops-state"
 STATE_KEY = "verifier"
@@ -149,6 +150,21 @@ def _stale_finding(s: SourceFreshness, window_s: int, now: float) -> Finding:
         details={"source": s.source, "last_new": s.last_new})
 
 
+def _crawl_stopped_finding(crawl: CrawlSummary, window_s: int, now: float) -> Finding | None:
+    when = crawl.finished or crawl.started
+    if when is None or now - when <= window_s:
+        return None
+    return Finding(
+        id=f"{CHECK_CRAWL}:crawler", check=CHECK_CRAWL,
+        subject=f"crawler stopped: no crawl for {(now - when) / 3600:.1f}h", stage="crawl",
+        reason=f"the last crawl ({crawl.crawl_id}) ended {(now - when) / 3600:.1f}h ago, "
+               f"over the freshness window of {window_s / 3600:.1f}h: no source can be fresh",
+        counts={"age_s": int(now - when), "window_s": window_s},
+        look_at=["the crawl schedule (EventBridge rule) and the crawl function's logs",
+                 "GET /status: last_crawl"],
+        details={"crawl_id": crawl.crawl_id})
+
+
 def _runs_to_check(rt: Runtime, ops: OpsSettings, now: float, open_runs: set[str]) -> list[RunRecord]:
     runs: list[RunRecord] = []
     before: float | None = None
@@ -189,8 +205,15 @@ def run_verifier(rt: Runtime, *, now: float | None = None, ops: OpsSettings | No
                 reason=f"{type(exc).__name__}: {exc}"[:500], look_at=_run_look_at(rt, run.run_id)))
         later_indexed += int((run.detail.get("index") or {}).get("indexed", 0) or 0)
     sources = source_freshness(rt.ledger, now=now, window_s=ops.freshness_window_s)
-    found += [_stale_finding(s, ops.freshness_window_s, now) for s in sources if s.stale]
-    outcome = store.reconcile(found, checks=RUN_CHECKS | {CHECK_STALE}, now=now)
+    crawl = last_crawl(rt.ledger)
+    stopped = _crawl_stopped_finding(crawl, ops.freshness_window_s, now) if crawl else None
+    if stopped:
+        found.append(stopped)  # one alert for the crawler, not one per source it would starve
+    else:
+        found += [_stale_finding(s, ops.freshness_window_s, now) for s in sources if s.stale]
+    # While the crawler is stopped, per-source findings are neither re-checked nor "resolved".
+    outcome = store.reconcile(found, checks=RUN_CHECKS | {CHECK_STALE, CHECK_CRAWL}, now=now,
+                              covers=lambda f: not (stopped and f.check == CHECK_STALE))
     verdict = _verdict(store, outcome, now, runs=len(runs), sources=len(sources))
     if not sources:
         verdict.notes.append("no crawl recorded yet: source freshness not checked")
