@@ -86,7 +86,7 @@ def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = Non
     found: list[Finding] = []
     stalled: list[JobStatus] = []
     for job in active:
-        rid, task = run_id_of(job), task_of(job)
+        rid, task, was = run_id_of(job), task_of(job), job.status
         why = _why_stop(job, rt, now)
         if why:
             try:
@@ -98,11 +98,11 @@ def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = Non
             log.warning("job %s (%s) %s: %s", job.name, job.job_id,
                         "terminated" if stopped else "NOT terminated", why, extra={"run_id": rid})
             out.terminated.append({"job_id": job.job_id, "name": job.name, "run_id": rid,
-                                   "status": job.status, "reason": why, "terminated": stopped})
+                                   "status": was, "reason": why, "terminated": stopped})
             found.append(Finding(
                 id=f"{CHECK_HUNG}:{job.job_id}", check=CHECK_HUNG,
                 subject=f"job left running, {'stopped' if stopped else 'NOT stopped'}: {job.name}",
-                reason=f"job {job.name} ({job.job_id}) was {job.status}, but {why}",
+                reason=f"job {job.name} ({job.job_id}) was {was}, but {why}",
                 run_id=rid, stage=f"task {task}" if task else "compute",
                 counts={"children": sum(job.children.values()) or 1},
                 look_at=[f"job {job.job_id}", f"newsops status {rid}" if rid else "the job queue"],
