@@ -243,9 +243,9 @@ def latest_verdict(rt: Runtime) -> dict[str, Any] | None:
 def _verdict(store: FindingStore, outcome: ReconcileOutcome, now: float, *, runs: int,
              sources: int) -> Verdict:
     open_findings = sorted(store.open(), key=lambda f: f.first_seen)
-    # Failed runs the pipeline already alerted stay visible but do not make the system unhealthy.
-    problems = [f for f in open_findings if not (f.check == CHECK_FAILED and f.already_alerted)]
-    return Verdict(verdict="problems" if problems else "ok", time=now, runs_checked=runs,
+    # A failed run keeps the verdict at "problems" until it leaves the look-back, even when the
+    # pipeline alerted it: the verdict says whether all is well, not whether someone was told.
+    return Verdict(verdict="problems" if open_findings else "ok", time=now, runs_checked=runs,
                    sources_checked=sources, open_findings=[_public(f) for f in open_findings],
                    alerts_sent=outcome.alerts_sent, resolved=len(outcome.resolved))
 
