@@ -1826,6 +1826,9 @@ class _Pool:
 
     text: tuple[str, ...]
     templates: int
+    # Words (en) or characters (ja) of each rendering, names counted as slightly longer
+    # than their placeholder; used for the length budget.
+    size: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -1961,8 +1964,16 @@ def _render(templates: Iterable[str], rng: random.Random, slots: dict[str, _Slot
     return out
 
 
-def _pool(templates: tuple[str, ...], rng: random.Random, slots: dict[str, _Slot]) -> _Pool:
-    return _Pool(tuple(_render(templates, rng, slots)), len(templates))
+def _pool(
+    templates: tuple[str, ...],
+    rng: random.Random,
+    slots: dict[str, _Slot],
+    unit: Callable[[str], int],
+) -> _Pool:
+    text = _render(templates, rng, slots)
+    extra = 5 if unit is _chars else 1
+    size = tuple(unit(s) + extra * ("{A}" in s or "{X}" in s) for s in text)
+    return _Pool(tuple(text), len(templates), size)
 
 
 def _random_u16(rng: random.Random, n: int) -> list[int]:
@@ -2041,15 +2052,15 @@ def _lang(code: str) -> _Lang:
             stories_one=tuple(s for s in stories if not s.two),
             stories_all=stories,
             body=_body(ct.neutral, filler, rng, slots, unit, "" if ja else " "),
-            about_a=_pool(ct.about_a, rng, slots),
-            about_x=_pool(ct.about_x, rng, slots),
+            about_a=_pool(ct.about_a, rng, slots, unit),
+            about_x=_pool(ct.about_x, rng, slots, unit),
             primary=fitting,
         )
     sample = [s.rstrip() for c in cats.values() for s in c.body.orders[0][: c.body.cycle]]
     return _Lang(
         cats=cats,
-        closing=_pool(_JA_CLOSING if ja else _EN_CLOSING, rng, slots),
-        tail=_pool(_JA_TAIL if ja else _EN_TAIL, rng, slots),
+        closing=_pool(_JA_CLOSING if ja else _EN_CLOSING, rng, slots, unit),
+        tail=_pool(_JA_TAIL if ja else _EN_TAIL, rng, slots, unit),
         companies=companies,
         company_slugs=tuple("-".join(_slugify(short)) for _, short in companies),
         ja=ja,
@@ -2178,16 +2189,19 @@ def _article(
     # Sentences that must appear in the body: more about the primary company, and a
     # mention of every other visible company that the lead did not name.
     specials: list[tuple[str, int]] = []
+    reserved = 0
     pa, px = lc.about_a, lc.about_x
     t0 = int(r() * pa.templates)
     for k in range(1 + int(r() * 2)):
-        t = (t0 + k) % pa.templates
-        specials.append((pa.text[t * _VARIANTS + int(r() * _VARIANTS)], 0))
+        j = (t0 + k) % pa.templates * _VARIANTS + int(r() * _VARIANTS)
+        specials.append((pa.text[j], 0))
+        reserved += pa.size[j]
     t0 = int(r() * px.templates)
     for role in range(1, visible):
         if mentions[role] == 0 or r() < 0.3:
-            t = (t0 + role) % px.templates
-            specials.append((px.text[t * _VARIANTS + int(r() * _VARIANTS)], role))
+            j = (t0 + role) % px.templates * _VARIANTS + int(r() * _VARIANTS)
+            specials.append((px.text[j], role))
+            reserved += px.size[j]
 
     # Length target: words for English, characters for Japanese. About a third are short
     # items and the rest spread towards the long end; every text exceeds a 256-token
@@ -2200,11 +2214,12 @@ def _article(
     else:
         target = 268 + int(72 * r()) if short else 300 + int(285 * (r() + r()) / 2)
         sep, unit = " ", _words
-    closing = lang.closing.text[int(r() * len(lang.closing.text))]
-    tail = lang.tail.text[int(r() * len(lang.tail.text))] if tail_only else ""
-    budget = target - unit(lead) - unit(tail or closing) - lang.mean_sentence
-    for s, _ in specials:
-        budget -= unit(s) + (5 if ja else 1)
+    # The final paragraph ends with the last-only company mention or a closing line.
+    ending = lang.tail if tail_only else lang.closing
+    j = int(r() * len(ending.text))
+    ending_text = ending.text[j]
+    reserved += ending.size[j]
+    budget = target - unit(lead) - reserved - lang.mean_sentence
 
     # Walk a precomputed order; one more sentence is kept for the final paragraph.
     body = lc.body
@@ -2227,12 +2242,12 @@ def _article(
         sents.insert(pos + shift, (s.replace("..", ".") if ".." in s else s) + sep)
 
     if tail_only:
-        named = tail.format(X=name(m - 1), day=weekday, dom=dom)
+        named = ending_text.format(X=name(m - 1), day=weekday, dom=dom)
         if ".." in named:
             named = named.replace("..", ".")
         last = f"{last_neutral}{sep}{named}" if r() < 0.5 else f"{named}{sep}{last_neutral}"
     else:
-        last = f"{last_neutral}{sep}{closing}"
+        last = f"{last_neutral}{sep}{ending_text}"
     # The lead paragraph runs up to the first paragraph break baked into the order.
     text = f"{lead}{sep}{''.join(sents).rstrip()}\n\n{last}"
 
