@@ -210,10 +210,12 @@ class ClusterSearchIndex(SearchIndex):
         for position, raw in enumerate(documents):
             outcome.received += 1
             try:
-                doc = prepare(raw, position)
+                prepared = prepare(raw, position)
             except DocumentRejected as e:
                 outcome.failed.append({"id": e.doc_id, "reason": e.reason})
                 continue
+            doc = prepared.doc
+            doc["embedding"] = None if prepared.vector is None else prepared.vector.tolist()
             # "index" (not "create") overwrites: a re-run replaces the article, never duplicates.
             yield {"_op_type": "index", "_index": self.alias, "_id": doc["id"], "_source": doc}
 

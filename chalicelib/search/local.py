@@ -8,7 +8,6 @@ matrix product, which at 50k x 384 floats takes a few milliseconds.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -18,10 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
 from chalicelib.search.bulk import batched
-from chalicelib.search.document import FACET_SIZE, DocumentRejected, hit_from_source, prepare
+from chalicelib.search.document import (
+    FACET_SIZE,
+    DocumentRejected,
+    PreparedDocument,
+    hit_from_source,
+    prepare,
+)
 from chalicelib.search.fts import index_text, match_expression
 
 # Bump when index_text() changes: an index built by older code is then re-tokenised on open.
@@ -53,10 +59,16 @@ CREATE TABLE IF NOT EXISTS companies (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS companies_norm ON companies(norm_key);
 CREATE INDEX IF NOT EXISTS companies_name ON companies(name_key);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
-);
 """
+# Contentless: the text is already in docs.doc, and storing the bigram form again would double
+# the writes. Replacing a row then needs the tokens it was indexed with, which index_text()
+# recomputes from the stored document; TEXT_VERSION guards that they never differ.
+_FTS = (
+    "CREATE VIRTUAL TABLE fts USING fts5(title, body, content = '',"
+    " tokenize = 'porter unicode61 remove_diacritics 2')",
+    # Title matches weigh double; ORDER BY rank then uses FTS5's own sorter.
+    "INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(2.0, 1.0)')",
+)
 
 
 def _key(name: str) -> str:
@@ -115,6 +127,10 @@ class LocalSearchIndex(SearchIndex):
                 )
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
             if self._meta(conn, "text_version") != TEXT_VERSION:
+                # New tokenising code (or a new file): index every stored document afresh.
+                conn.execute("DROP TABLE IF EXISTS fts")
+                for statement in _FTS:
+                    conn.execute(statement)
                 self._rebuild_text(conn)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('text_version', ?)", (TEXT_VERSION,))
             conn.execute("COMMIT")
@@ -122,27 +138,30 @@ class LocalSearchIndex(SearchIndex):
             conn.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _text_row(doc: dict[str, Any]) -> tuple[str, str]:
+        return index_text(doc.get("title") or ""), index_text(doc.get("body") or "")
+
     def _rebuild_text(self, conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM fts")
-        for rid, raw in conn.execute("SELECT rid, doc FROM docs").fetchall():
-            doc = json.loads(raw)
+        for rid, raw in conn.execute("SELECT rid, doc FROM docs"):
             conn.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)",
-                         (rid, index_text(doc.get("title") or ""), index_text(doc.get("body") or "")))
+                         (rid, *self._text_row(orjson.loads(raw))))
 
     def _generation(self, conn: sqlite3.Connection) -> int:
         return int(self._meta(conn, "generation") or 0)
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _vector_blob(self, doc: dict[str, Any]) -> bytes | None:
-        vec = doc.pop("embedding", None)
+    def _vector_blob(self, prepared: PreparedDocument) -> bytes | None:
+        vec = prepared.vector
         if vec is None:
             return None
         if len(vec) != self.dims:
             raise DocumentRejected(
-                doc["id"], f"embedding has {len(vec)} dimensions; the index expects {self.dims}"
+                prepared.doc["id"],
+                f"embedding has {len(vec)} dimensions; the index expects {self.dims}",
             )
-        return np.asarray(vec, dtype=np.float32).tobytes()
+        return vec.astype(np.float32).tobytes()
 
     def index(self, documents: Iterable[dict[str, Any]]) -> IndexOutcome:
         outcome = IndexOutcome()
@@ -152,12 +171,12 @@ class LocalSearchIndex(SearchIndex):
             for position, raw in batch:
                 outcome.received += 1
                 try:
-                    doc = prepare(raw, position)
-                    blob = self._vector_blob(doc)
+                    prepared = prepare(raw, position)
+                    blob = self._vector_blob(prepared)
                 except DocumentRejected as e:
                     outcome.failed.append({"id": e.doc_id, "reason": e.reason})
                     continue
-                rows.append((doc, blob))
+                rows.append((prepared.doc, blob))
             if rows:
                 self._write(conn, rows)
                 outcome.indexed += len(rows)
@@ -169,15 +188,16 @@ class LocalSearchIndex(SearchIndex):
             for doc, blob in rows:
                 category = doc["category"]["label"] if doc.get("category") else None
                 values = (doc.get("run_id"), doc.get("source"), doc.get("language"), category,
-                          doc.get("published"), json.dumps(doc, ensure_ascii=False), blob)
-                found = conn.execute("SELECT rid FROM docs WHERE id = ?", (doc["id"],)).fetchone()
+                          doc.get("published"), orjson.dumps(doc).decode(), blob)
+                found = conn.execute("SELECT rid, doc FROM docs WHERE id = ?", (doc["id"],)).fetchone()
                 if found:
                     # Same article again (a re-run): replace it in place, never add a second row.
-                    rid = found[0]
+                    rid, old = found
                     conn.execute(
                         "UPDATE docs SET run_id=?, source=?, language=?, category=?, published=?,"
                         " doc=?, embedding=? WHERE rid=?", (*values, rid))
-                    conn.execute("DELETE FROM fts WHERE rowid = ?", (rid,))
+                    conn.execute("INSERT INTO fts(fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+                                 (rid, *self._text_row(orjson.loads(old))))
                     conn.execute("DELETE FROM companies WHERE rid = ?", (rid,))
                 else:
                     rid = conn.execute(
@@ -185,7 +205,7 @@ class LocalSearchIndex(SearchIndex):
                         " embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (doc["id"], *values)
                     ).lastrowid
                 conn.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)",
-                             (rid, index_text(doc.get("title") or ""), index_text(doc.get("body") or "")))
+                             (rid, *self._text_row(doc)))
                 if doc.get("companies"):
                     conn.executemany(
                         "INSERT OR IGNORE INTO companies VALUES (?, ?, ?, ?)",
@@ -209,7 +229,7 @@ class LocalSearchIndex(SearchIndex):
         row = self._conn().execute("SELECT doc, embedding FROM docs WHERE id = ?", (doc_id,)).fetchone()
         if row is None:
             return None
-        doc = json.loads(row[0])
+        doc = orjson.loads(row[0])
         doc["embedding"] = np.frombuffer(row[1], dtype=np.float32).tolist() if row[1] else None
         return doc
 
@@ -267,7 +287,7 @@ class LocalSearchIndex(SearchIndex):
                 f"SELECT d.doc, NULL FROM docs d WHERE {scope}"
                 f" ORDER BY d.published IS NULL, d.published DESC, d.id LIMIT ? OFFSET ?",
                 (*params, q.size, q.offset)).fetchall()
-        hits = [hit_from_source(json.loads(doc), score) for doc, score in rows]
+        hits = [hit_from_source(orjson.loads(doc), score) for doc, score in rows]
         facets = self._facets(conn, scope, cond_params) if q.facets else {}
         return SearchResult(total=total, hits=hits, facets=facets)
 
@@ -336,7 +356,7 @@ class LocalSearchIndex(SearchIndex):
             marks = ",".join("?" * len(page))
             docs = dict(conn.execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})",
                                      [r for r, _ in page]).fetchall())
-        hits = [hit_from_source(json.loads(docs[r]), s) for r, s in page if r in docs]
+        hits = [hit_from_source(orjson.loads(docs[r]), s) for r, s in page if r in docs]
         facets: dict[str, list[tuple[str, int]]] = {}
         if q.facets:
             top_rids = [r for r, _ in ranked]

@@ -28,6 +28,7 @@ def test_reindexing_the_same_articles_overwrites_never_duplicates(make_index):
     first = index.index(copy.deepcopy(CORPUS))
     changed = copy.deepcopy(CORPUS)
     changed[0]["title"] = "トヨタが新型車を公開"
+    changed[0]["body"] = "トヨタは新型車を公開した。"
     changed[0]["run_id"] = "r3"
     second = index.index(iter(changed))  # any iterable, consumed once
     assert (first.indexed, second.indexed) == (len(CORPUS), len(CORPUS))
@@ -36,6 +37,7 @@ def test_reindexing_the_same_articles_overwrites_never_duplicates(make_index):
     assert index.count(run_id="r3") == 1 and index.count(run_id="r1") == 2
     assert index.get("a")["title"] == "トヨタが新型車を公開"
     assert ids(index.search(SearchQuery(text="新型車"))) == {"a"}
+    assert ids(index.search(SearchQuery(text="決算"))) == set()  # the old text is gone
 
 
 def test_get_returns_the_stored_document(corpus_index):
