@@ -6,6 +6,7 @@ blueprint and the middleware), so these tests do not wait for its wiring.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
 
+@functools.cache
 def build_app() -> Chalice:
+    """One app per test session: Chalice's registration pops the route options (authorizer,
+    methods) out of the blueprint's stored kwargs, so a blueprint can be registered once only."""
     from chalicelib.api.routes import bp
     from chalicelib.observability import log_context
 
@@ -29,6 +33,13 @@ def build_app() -> Chalice:
 @pytest.fixture
 def ops_app() -> Chalice:
     return build_app()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Chalice's local gateway admits IAM routes with a warning per request: documented, expected.
+    for item in items:
+        if "tests/ops/" in str(item.fspath):
+            item.add_marker(pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported"))
 
 
 @pytest.fixture
