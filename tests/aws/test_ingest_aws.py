@@ -63,10 +63,19 @@ def _received(w: World, url: str) -> list[dict[str, Any]]:
 
 
 def _invoke(event: dict[str, Any]) -> dict[str, Any]:
+    """One delivery through Chalice's test client, as the Lambda runtime would call the function."""
     import app
 
     with Client(app.app) as client:
         return client.lambda_.invoke("ingest", event).payload
+
+
+def _invoke_direct(event: dict[str, Any]) -> dict[str, Any]:
+    """The same registered handler, for concurrent deliveries: Chalice's test client swaps
+    ``os.environ`` per call and is not safe to use from several threads at once."""
+    import app
+
+    return app.on_object_created(event, None)
 
 
 def _executions(w: World) -> list[dict[str, Any]]:
@@ -115,7 +124,8 @@ def test_object_created_event_ingests_to_s3_and_starts_one_execution(world: Worl
     # The same event again, once and then twice at the same moment: nothing changes.
     assert _invoke(event)["status"] == "duplicate"
     outcomes: list[str] = []
-    threads = [threading.Thread(target=lambda: outcomes.append(_invoke(event)["status"])) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: outcomes.append(_invoke_direct(event)["status"]))
+               for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -135,7 +145,7 @@ def test_concurrent_first_deliveries_start_exactly_one_execution(world: World) -
 
     def deliver() -> None:
         barrier.wait()
-        outcomes.append(_invoke(event)["status"])
+        outcomes.append(_invoke_direct(event)["status"])
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]
     for t in threads:

@@ -12,6 +12,12 @@ import pytest
 
 from tests.aws.moto_world import World, mocked_aws
 
+# moto runs a token-wait thread beside every Batch .sync task; when the task ends early (a
+# timeout, a failed sibling in a Map) that thread reads its timeout from an unwound stack and
+# dies with a TypeError. It changes no outcome; it is moto's noise, not ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Exception in thread WaitForTaskToken_SyncTask:pytest.PytestUnhandledThreadExceptionWarning")
+
 
 def _submit(**extra: object) -> dict:
     return {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",

@@ -17,6 +17,13 @@ from chalicelib.ingest import execution_input
 from chalicelib.schema import TaskConfig
 from tests.aws.moto_world import World, history_states, task_parameters
 
+# moto runs a token-wait thread beside every Batch .sync task; when the task ends early (a
+# timeout, a failed sibling in a Map) that thread reads its timeout from an unwound stack and
+# dies with a TypeError. It changes no outcome; it is moto's noise, not ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Exception in thread WaitForTaskToken_SyncTask:pytest.PytestUnhandledThreadExceptionWarning")
+
+
 TASKS = ("embed", "classify")
 
 
@@ -90,9 +97,6 @@ def test_success_path_submits_every_task_and_notifies(world: World, chunks: int)
     assert history_states(events)[-3:] == ["Verify", "Verdict", "NotifySuccess"]
 
 
-# When the Map fails, moto aborts the sibling iteration; its token-wait thread then reads the
-# timeout from an unwound stack and dies with a TypeError. It changes nothing in the outcome.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_failing_job_runs_cleanup_and_sends_exactly_one_alert(world: World,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")  # moto's Batch: every job FAILED
