@@ -36,9 +36,14 @@ from chalicelib.schema import (
 from chalicelib.settings import Settings
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
-from newsops_batch.tasks import TaskRunner, load_runner
+from newsops_batch.modelpath import resolve_task_model
+from newsops_batch.tasks import JobContext, TaskRunner, article_text, load_runner
 
 log = logging.getLogger("newsops.batch")
+
+# A news article is a few thousand characters; past this a record is not an article (a whole
+# feed, a binary blob) and would hold the chunk's batch hostage: it is quarantined instead.
+DEFAULT_MAX_TEXT_CHARS = 200_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(argv)
+    _limit_threads()
     attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1")
     scratch = Path(tempfile.mkdtemp(prefix=f"newsops-{args.run_id[:40]}-{args.task}-{args.chunk}-a{attempt}-"))
     try:
@@ -88,10 +94,12 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
         raise PermanentError(f"chunk {n} out of range: run {rid} has {len(manifest.chunks)} chunks")
     chunk = manifest.chunks[n]
     result_key = keys.result(rid, task, n)
+    # Pinned before anything else: the idempotency check and the lineage name this version.
+    model = resolve_task_model(store, spec, manifest)
 
     done = store.head(result_key)
     if done and done.metadata.get("input_sha256") == chunk.sha256 and \
-            done.metadata.get("model_version") == spec.model_version:
+            done.metadata.get("model_version") == model.version:
         log.info("chunk %d of %s/%s already done for this input and model: skipped", n, rid, task)
         return {"skipped": True, "records": int(done.metadata.get("records", 0))}
 
@@ -105,19 +113,27 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
 
     articles: list[Article] = []
     quarantined: list[QuarantineRecord] = []
+    max_chars = int(spec.options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS))
     for line in iter_lines(io.BytesIO(data)):
-        article, problem = _parse(line)
+        if not line.strip():
+            continue
+        article, problem = _parse(line, max_chars)
         if article is None:
             quarantined.append(QuarantineRecord(stage=task, reason=problem, chunk=n,
                                                 record=loads_or_text(line)))
         else:
             articles.append(article)
 
-    runner = runner or load_runner(spec)
-    log.info("run %s task %s chunk %d: %d articles", rid, task, n, len(articles))
-    outputs = runner.run(articles) if articles else []
+    log.info("run %s task %s chunk %d: %d articles, model %s", rid, task, n, len(articles), model.version)
+    if articles and runner is None:
+        runner = load_runner(spec, JobContext(store=store, manifest=manifest, chunk=chunk, model=model))
+    outputs = runner.run(articles) if articles and runner is not None else []
     if len(outputs) != len(articles):
         raise PermanentError(f"task {task} returned {len(outputs)} outputs for {len(articles)} articles")
+    failures = [o for o in outputs if isinstance(o, Exception)]
+    if len(articles) > 1 and len(failures) == len(articles):
+        # Every article failing is the job failing (a broken model or device), not bad input.
+        raise RetryableError(f"all {len(articles)} articles failed; first: {failures[0]!r}")
     results: list[dict[str, Any]] = []
     for article, out in zip(articles, outputs, strict=True):
         if isinstance(out, Exception):
@@ -132,13 +148,25 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
         store.put(keys.task_quarantine(rid, task, n),
                   b"".join(dumps_line(q.model_dump(exclude_none=True)) for q in quarantined))
     # The result is the completion marker, so it is written last, in one atomic step.
+    extra = getattr(runner, "result_metadata", None) or {}
     store.put(result_key, encode(results), metadata={
+        **{k: str(v) for k, v in extra.items()},
         "records": str(len(results)), "quarantined": str(len(quarantined)),
-        "input_sha256": chunk.sha256, "model_version": spec.model_version,
+        "input_sha256": chunk.sha256, "model_version": model.version,
+        "model_uri": spec.model, "model_sha256": model.sha256 or "",
         "seconds": f"{time.time() - started:.3f}"})
     log.info("run %s task %s chunk %d: %d results, %d quarantined in %.1fs",
              rid, task, n, len(results), len(quarantined), time.time() - started)
     return {"skipped": False, "records": len(results), "quarantined": len(quarantined)}
+
+
+def _limit_threads() -> None:
+    """Local workers run one per core: ``NEWSOPS_TORCH_THREADS`` keeps each to its share. Set
+    through the environment, before torch is imported, so the job pays no import here."""
+    threads = os.environ.get("NEWSOPS_TORCH_THREADS")
+    if threads:
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, threads)
 
 
 def _task_spec(manifest: RunManifest, task: str) -> TaskSpec:
@@ -148,13 +176,20 @@ def _task_spec(manifest: RunManifest, task: str) -> TaskSpec:
     raise PermanentError(f"task {task!r} is not part of run {manifest.run_id}")
 
 
-def _parse(line: bytes) -> tuple[Article | None, str]:
+def _parse(line: bytes, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> tuple[Article | None, str]:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"invalid UTF-8: {exc}"
+    # Refused before parsing: validating a multi-megabyte record only to drop it costs time.
+    if len(text) > 2 * max_chars + 65_536:
+        return None, f"record too long: {len(text)} characters (text limit {max_chars})"
     try:
-        return Article.model_validate_json(text), ""
+        article = Article.model_validate_json(text)
     except ValidationError as exc:
         return None, f"invalid article: {describe_errors(exc)}"
+    size = len(article_text(article))
+    if size > max_chars:
+        return None, f"text too long: {size} characters over the limit of {max_chars} (options.max_text_chars)"
+    return article, ""
 

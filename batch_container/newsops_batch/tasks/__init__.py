@@ -1,12 +1,30 @@
-"""Task kinds: each turns a list of articles into one output dict per article, in order."""
+"""Task kinds: each turns a list of articles into one output dict per article, in order.
+
+=====================  ==========================================================  =============
+kind                   what it runs                                                output
+=====================  ==========================================================  =============
+embedding              a sentence-transformers model (MiniLM): mean pool + L2      embedding
+token-classification   any HF BERT-family token classifier, over stride windows    companies
+spacy-ner              spaCy pipelines routed by the article's language            companies
+zero-shot              label descriptions embedded by the backbone; nearest wins   label, score
+prototype              mean embedding of labelled examples per label               label, score
+text-classification    a fine-tuned HF sequence classifier                         label, score
+=====================  ==========================================================  =============
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.schema import Article, ChunkInfo, RunManifest, TaskSpec
 from newsops_batch.errors import PermanentError
+
+if TYPE_CHECKING:
+    from chalicelib.store.base import ObjectStore
+    from newsops_batch.modelpath import ModelRef
 
 
 class TaskRunner(Protocol):
@@ -14,14 +32,55 @@ class TaskRunner(Protocol):
         """One output per article in input order; an Exception quarantines that article only."""
 
 
-def load_runner(spec: TaskSpec) -> TaskRunner:
+@dataclass(frozen=True)
+class JobContext:
+    """What a runner may know about the job beyond its articles (all optional: tests, benches)."""
+
+    store: ObjectStore | None = None
+    manifest: RunManifest | None = None
+    chunk: ChunkInfo | None = None
+    model: ModelRef | None = None
+    cache_root: Path | None = None
+
+    def model_ref(self, spec: TaskSpec) -> ModelRef:
+        from newsops_batch.modelpath import ModelRef
+
+        return self.model or ModelRef(uri=spec.model, version=spec.model_version)
+
+    def model_dir(self, spec: TaskSpec) -> Path:
+        return self.model_ref(spec).local_dir(self.cache_root)
+
+
+def load_runner(spec: TaskSpec, context: JobContext | None = None) -> TaskRunner:
+    """The runner of a task kind, its model loaded (and fetched from the registry if need be)."""
+    context = context or JobContext()
     if spec.kind == "embedding":
         from newsops_batch.tasks.embedding import EmbeddingRunner
 
-        return EmbeddingRunner(spec)
+        return EmbeddingRunner(spec, context)
+    if spec.kind == "token-classification":
+        from newsops_batch.tasks.token_classification import TokenClassificationRunner
+
+        return TokenClassificationRunner(spec, context)
+    if spec.kind == "spacy-ner":
+        from newsops_batch.tasks.spacy_ner import SpacyNerRunner
+
+        return SpacyNerRunner(spec, context)
+    if spec.kind in ("zero-shot", "prototype"):
+        from newsops_batch.tasks.embedding_classification import EmbeddingClassifierRunner
+
+        return EmbeddingClassifierRunner(spec, context)
+    if spec.kind == "text-classification":
+        from newsops_batch.tasks.text_classification import TextClassificationRunner
+
+        return TextClassificationRunner(spec, context)
     raise PermanentError(f"task kind {spec.kind!r} is not available in this image")
 
 
 def article_text(article: Article) -> str:
     """The text every task sees: title and body, as a reader meets them."""
     return f"{article.title}\n\n{article.body}"
+
+
+def handles(spec: TaskSpec, article: Article) -> bool:
+    return spec.languages is None or (article.language or "und") in spec.languages

@@ -1,52 +1,65 @@
-"""Mean-pooled, L2-normalised sentence embeddings (MiniLM by default)."""
+"""Mean-pooled, L2-normalised sentence embeddings (MiniLM by default).
+
+Equal to sentence-transformers ``encode()`` of the same text (same tokenizer, truncation at the
+task's max length, mean pooling over real tokens, L2 norm), but batched by the engine.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import torch
-from transformers import AutoModel, AutoTokenizer
+import numpy as np
 
 from chalicelib.schema import Article, TaskSpec
-from newsops_batch.modelpath import resolve_model_dir
-from newsops_batch.tasks import article_text
+from newsops_batch.engine import Engine, growing_slices, mean_pool_normalized
+from newsops_batch.loading import load_pretrained, placement_for, window_length
+from newsops_batch.tasks import JobContext, article_text, handles
+
+log = logging.getLogger("newsops.batch.embedding")
 
 
 class EmbeddingRunner:
-    def __init__(self, spec: TaskSpec) -> None:
-        self.spec = spec
-        path = resolve_model_dir(spec.model)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).eval()
+    def __init__(self, spec: TaskSpec, context: JobContext | None = None) -> None:
+        from transformers import AutoModel
 
-    def embed(self, texts: Sequence[str]) -> torch.Tensor:
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.spec.max_length)
-        order = sorted(range(len(texts)), key=lambda i: len(enc["input_ids"][i]))
-        out = torch.empty((len(texts), self.model.config.hidden_size), dtype=torch.float32)
-        budget = self.spec.batch_tokens
-        i = 0
-        with torch.inference_mode():
-            while i < len(order):
-                longest = len(enc["input_ids"][order[i]])
-                j = i
-                # Sorted by length: the batch grows until its padded size would exceed the budget.
-                while j < len(order) and (j - i + 1) * max(longest, len(enc["input_ids"][order[j]])) <= budget:
-                    longest = max(longest, len(enc["input_ids"][order[j]]))
-                    j += 1
-                j = max(j, i + 1)
-                idx = order[i:j]
-                batch = self.tokenizer.pad({"input_ids": [enc["input_ids"][k] for k in idx],
-                                            "attention_mask": [enc["attention_mask"][k] for k in idx]},
-                                           return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                i = j
-        return out
+        context = context or JobContext()
+        self.spec = spec
+        ref = context.model_ref(spec)
+        self.model_version = ref.version
+        self.tokenizer, model = load_pretrained(ref.local_dir(context.cache_root), AutoModel)
+        self.max_length = window_length(spec, model)
+        self.placement = placement_for(spec)
+        self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
+                             head=mean_pool_normalized)
+        self.dim = int(model.config.hidden_size)
+        log.info("embedding model %s on %s", ref.version, self.placement.describe())
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+
+    def embed(self, texts: Sequence[str]) -> list[np.ndarray | Exception]:
+        """One unit vector per text, in input order (an Exception for a text that failed)."""
+
+        def slices() -> Iterator[list[list[int]]]:
+            # Generated on the engine's collate thread: tokenising overlaps with compute.
+            for _, part in growing_slices(texts):
+                yield self.encode(part)
+
+        return self.engine.stream(slices())
 
     def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
-        vectors = self.embed([article_text(a) for a in articles])
-        return [{"embedding": [round(float(x), 6) for x in v], "dim": int(v.shape[0]),
-                 "model_version": self.spec.model_version} for v in vectors]
+        todo = [i for i, a in enumerate(articles) if handles(self.spec, a)]
+        vectors = self.embed([article_text(articles[i]) for i in todo])
+        out: list[dict[str, Any] | Exception] = [
+            {"embedding": None, "skipped": f"language {a.language!r} is not handled by this task",
+             "model_version": self.model_version} for a in articles]
+        for i, v in zip(todo, vectors, strict=True):
+            out[i] = v if isinstance(v, Exception) else self.output(v)
+        return out
+
+    def output(self, vector: np.ndarray) -> dict[str, Any]:
+        return {"embedding": [round(float(x), 6) for x in vector], "dim": self.dim,
+                "model_version": self.model_version}

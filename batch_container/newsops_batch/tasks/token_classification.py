@@ -1,0 +1,184 @@
+"""Entity spans from any Hugging Face BERT-family token classifier (the company-name model).
+
+Each article is tokenised once, whole (offsets and word ids kept); long articles are covered by
+overlapping windows (``options.stride`` tokens of overlap) that the engine batches with every
+other article's windows. Each token takes the prediction of the window where it has the most
+context; a word takes its first sub-token's label; BIO (or plain) tags become character spans
+of the article, which are normalised and de-duplicated per company.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chalicelib.schema import Article, TaskSpec
+from newsops_batch.companynames import Mention, merge_mentions
+from newsops_batch.engine import Engine, growing_slices, softmax_logits
+from newsops_batch.errors import PermanentError
+from newsops_batch.loading import load_pretrained, placement_for, window_length
+from newsops_batch.tasks import JobContext, article_text, handles
+from newsops_batch.windows import best_context, window_starts
+
+log = logging.getLogger("newsops.batch.token_classification")
+
+
+@dataclass
+class _Text:
+    """One article's whole tokenisation and where its windows sit among the engine's items."""
+
+    offsets: list[tuple[int, int]]
+    word_ids: list[int | None]
+    starts: list[int]
+    first_item: int
+
+
+@dataclass(frozen=True)
+class Tag:
+    prefix: str  # "B", "I", "E", "S", or "" for a plain label
+    type: str  # "" for outside
+
+
+def parse_tag(label: str) -> Tag:
+    if label in ("O", "", "OUTSIDE"):
+        return Tag("", "")
+    head, sep, rest = label.partition("-")
+    if sep and head.upper() in ("B", "I", "E", "S", "L", "U"):
+        return Tag({"L": "E", "U": "S"}.get(head.upper(), head.upper()), rest)
+    return Tag("", label)
+
+
+def decode_spans(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]],
+                 probs: np.ndarray, tags: Sequence[Tag]) -> list[Mention]:
+    """Word-level BIO decoding (first sub-token decides the word) into character spans."""
+    labels = probs.argmax(-1)
+    scores = probs.max(-1)
+    words: list[tuple[Tag, float, int, int]] = []  # tag, score, char start, char end
+    last_word: int | None = None
+    for t, w in enumerate(word_ids):
+        if w is None:
+            continue
+        if w != last_word:
+            words.append((tags[int(labels[t])], float(scores[t]), offsets[t][0], offsets[t][1]))
+            last_word = w
+        else:  # a later sub-token only extends the word's end
+            tag, score, start, _ = words[-1]
+            words[-1] = (tag, score, start, offsets[t][1])
+    spans: list[Mention] = []
+    current: list[Any] | None = None  # [type, start, end, [scores]]
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            spans.append(Mention(name="", label=current[0], start=current[1], end=current[2],
+                                 score=float(np.mean(current[3]))))
+            current = None
+
+    for tag, score, start, end in words:
+        if not tag.type:
+            close()
+            continue
+        continues = current is not None and current[0] == tag.type and tag.prefix in ("I", "E", "")
+        if not continues:
+            close()
+            current = [tag.type, start, end, [score]]
+        else:
+            assert current is not None
+            current[2] = end
+            current[3].append(score)
+        if tag.prefix in ("E", "S"):
+            close()
+    close()
+    return spans
+
+
+class TokenClassificationRunner:
+    def __init__(self, spec: TaskSpec, context: JobContext | None = None) -> None:
+        from transformers import AutoModelForTokenClassification
+
+        context = context or JobContext()
+        self.spec = spec
+        ref = context.model_ref(spec)
+        self.model_version = ref.version
+        self.tokenizer, model = load_pretrained(ref.local_dir(context.cache_root),
+                                                AutoModelForTokenClassification)
+        id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
+        self.tags = [parse_tag(id2label[i]) for i in range(len(id2label))]
+        wanted = spec.options.get("labels")
+        self.labels: set[str] | None = set(wanted) if wanted else None
+        self.min_score = float(spec.options.get("min_score", 0.0))
+        specials = self.tokenizer.num_special_tokens_to_add(pair=False)
+        self.window = window_length(spec, model) - specials
+        if self.window < 8:
+            raise PermanentError(f"max_length {spec.max_length} leaves no room for tokens in a window")
+        self.stride = int(spec.options.get("stride", self.window // 4))
+        if not 0 <= self.stride < self.window:
+            raise PermanentError(f"stride {self.stride} must be >= 0 and < the window ({self.window})")
+        self.placement = placement_for(spec)
+        self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
+                             head=softmax_logits, per_token=True)
+        # Where the content sits inside a window with its special tokens ([CLS] … [SEP] for BERT).
+        probe = self.tokenizer.build_inputs_with_special_tokens([-1])
+        self.lead = probe.index(-1)
+        log.info("token classifier %s: window %d, stride %d, labels %s, on %s", ref.version,
+                 self.window, self.stride, sorted({t.type for t in self.tags if t.type}),
+                 self.placement.describe())
+
+    def spans(self, texts: Sequence[str]) -> list[list[Mention] | Exception]:
+        """Entity mentions per text (article character offsets), before de-duplication."""
+        records: list[_Text] = []
+
+        def slices() -> Iterator[list[list[int]]]:
+            items = 0
+            for _, part in growing_slices(texts):
+                enc = self.tokenizer(list(part), add_special_tokens=False, truncation=False,
+                                     return_offsets_mapping=True, return_attention_mask=False,
+                                     return_token_type_ids=False, verbose=False)
+                seqs: list[list[int]] = []
+                for k, ids in enumerate(enc["input_ids"]):
+                    starts = window_starts(len(ids), self.window, self.stride)
+                    records.append(_Text(enc["offset_mapping"][k], enc.word_ids(k), starts, items))
+                    for s in starts:
+                        seqs.append(self.tokenizer.build_inputs_with_special_tokens(ids[s:s + self.window]))
+                    items += len(starts)
+                yield seqs
+
+        outputs = self.engine.stream(slices())
+        result: list[list[Mention] | Exception] = []
+        for text, rec in zip(texts, records, strict=True):
+            n = len(rec.offsets)
+            window_out = outputs[rec.first_item:rec.first_item + len(rec.starts)]
+            failed = next((o for o in window_out if isinstance(o, Exception)), None)
+            if failed is not None:
+                result.append(failed)
+                continue
+            if n == 0:
+                result.append([])
+                continue
+            rows = [o[self.lead:self.lead + min(self.window, n - s)]  # type: ignore[index]
+                    for o, s in zip(window_out, rec.starts, strict=True)]
+            probs = best_context(n, self.window, rec.starts, rows)
+            mentions = decode_spans(rec.word_ids, rec.offsets, probs, self.tags)
+            for m in mentions:
+                m.name = text[m.start:m.end]
+            result.append(mentions)
+        return result
+
+    def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
+        todo = [i for i, a in enumerate(articles) if handles(self.spec, a)]
+        found = self.spans([article_text(articles[i]) for i in todo])
+        out: list[dict[str, Any] | Exception] = [
+            {"companies": [], "skipped": f"language {a.language!r} is not handled by this task",
+             "model_version": self.model_version} for a in articles]
+        for i, mentions in zip(todo, found, strict=True):
+            if isinstance(mentions, Exception):
+                out[i] = mentions
+                continue
+            kept = [m for m in mentions if (self.labels is None or m.label in self.labels)
+                    and m.score >= self.min_score]
+            out[i] = {"companies": merge_mentions(kept), "model_version": self.model_version}
+        return out
