@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
 log = logging.getLogger("newsops.serve")
 
@@ -39,12 +39,25 @@ def _default_app() -> Any:
     return app_module.app
 
 
+class _RequestHandler(ChaliceRequestHandler):
+    # http.server answers methods it has no do_X for with 501 (a server error); through the
+    # route table they get what API Gateway answers: 405 for a method the route lacks.
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._generic_handle
+        raise AttributeError(name)
+
+
 def make_server(host: str, port: int, chalice_app: Any = None) -> LocalDevServer:
     """A Chalice local server for ``chalice_app`` (default: the project's app.py); port 0 picks one."""
     _loopback(host)
     chalice_app = chalice_app or _default_app()
     config = Config.create(chalice_stage="local", app_name=chalice_app.app_name, chalice_app=chalice_app)
-    return create_local_server(chalice_app, config, host, port)
+    # What chalice.local.create_local_server does, with the handler above.
+    if not isinstance(chalice_app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
+        chalice_app.__class__ = CustomLocalChalice
+    return LocalDevServer(chalice_app, config, host, port, handler_cls=_RequestHandler)
 
 
 def run_schedule(rt: Any, every_s: float, stop: threading.Event) -> threading.Thread:
