@@ -172,7 +172,9 @@ def deploy_stacks(s: Any, app: str, stage: str, params: dict[str, str], *,
     bootstrap = json.loads(bootstrap_path.read_text())
     boot = deploy_stack(cfn, f"{app}-{stage}-bootstrap", bootstrap, {"Stage": stage, "AppName": app},
                         tags=tags, poll_s=poll_s)
-    bucket = boot["ArtifactsBucketName"]
+    bucket = boot.get("ArtifactsBucketName") or cfn.describe_stack_resource(
+        StackName=f"{app}-{stage}-bootstrap", LogicalResourceId="ArtifactsBucket",
+    )["StackResourceDetail"]["PhysicalResourceId"]
     body = template_path.read_bytes()
     key = f"templates/{app}-{stage}-{hashlib.sha256(body).hexdigest()[:16]}.json"
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
