@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from chalicelib import keys
@@ -54,6 +56,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waits for the
+    # client's delayed ACK (~40 ms), which would swamp the latency the benchmark sets.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         pass
@@ -230,17 +235,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsops.site",
                                      description="Serve the bundled sample news site.")
     parser.add_argument("--articles", type=int, default=60)
-    parser.add_argument("--port", type=int, default=DEMO_PORT)
+    parser.add_argument("--port", type=int, default=DEMO_PORT, help="0: a free port per host")
+    parser.add_argument("--bench", metavar="HOSTSxPAGES", default="",
+                        help="serve the benchmark layout instead, e.g. 20x50")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--sources-out", type=Path, default=None,
+                        help="write the crawl config for the running site to this file")
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+    parser.add_argument("--until-stdin-closes", action="store_true",
+                        help="stop when standard input closes (a parent process ends)")
     args = parser.parse_args(argv)
-    with sample_site(args.articles, port=args.port) as site:
-        for src in site.sources().sources:
-            print(f"{src.name}: {src.url}")
+    if args.bench:
+        hosts, per_host = (int(x) for x in args.bench.lower().split("x"))
+        content = layout_bench(hosts, per_host)
+    else:
+        content = layout_demo(args.articles, seed=7)
+    site = SampleSite(content, port=args.port, latency_s=args.latency)
+    with site:
+        config = site.sources()
+        if args.sources_out:
+            tmp = args.sources_out.with_suffix(".tmp")
+            tmp.write_text(config.model_dump_json(indent=2, by_alias=True))
+            tmp.replace(args.sources_out)  # readers never see a half-written file
+        for src in config.sources:
+            print(f"{src.name}: {src.url}", flush=True)
+        stop = threading.Event()
+        if args.until_stdin_closes:
+            threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
         try:
-            if args.seconds:
-                time.sleep(args.seconds)
-            else:
-                threading.Event().wait()
+            stop.wait(args.seconds or None)
         except KeyboardInterrupt:
             pass
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import gzip
+import itertools
 import logging
 import secrets
 import time
@@ -251,7 +252,12 @@ class _Crawl:
         return work
 
     async def _fetch_all(self, work: list[tuple[SourceSpec, Pending]]) -> None:
-        tasks = {asyncio.create_task(self._article(src, item)): (src, item) for src, item in work}
+        # Round-robin over sources, so that every host gets going at once.
+        by_source: dict[str, list[tuple[SourceSpec, Pending]]] = {}
+        for src, item in work:
+            by_source.setdefault(src.name, []).append((src, item))
+        order = [w for group in itertools.zip_longest(*by_source.values()) for w in group if w]
+        tasks = {asyncio.create_task(self._article(src, item)): (src, item) for src, item in order}
         if not tasks:
             return
         _done, late = await asyncio.wait(tasks, timeout=max(self._remaining(), 0))

@@ -7,10 +7,14 @@ age), fingerprints in one document per day (kept for the near-duplicate window).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from simhash import Simhash, SimhashIndex
 
 from chalicelib.ledger.base import Ledger
@@ -22,6 +26,10 @@ _index_log = logging.getLogger("newsops.crawl.simhash")
 _index_log.setLevel(logging.WARNING)
 # Shorter texts (teasers, feed summaries) share too few shingles for a fingerprint to mean much.
 MIN_FINGERPRINT_CHARS = 400
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_TOKEN = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+_SHINGLE = 5
+_BITS = np.arange(64, dtype=np.uint64)
 
 
 class SeenIds:
@@ -57,11 +65,39 @@ class SeenIds:
         self._dirty.clear()
 
 
+@lru_cache(maxsize=1 << 16)
+def _token_hash(token: str) -> int:
+    # Stable across processes (unlike hash()): fingerprints are kept in the ledger.
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+
+
 def fingerprint(text: str) -> int | None:
-    """64-bit SimHash of character 4-grams (works for English and Japanese alike)."""
+    """64-bit SimHash of 5-token shingles; a token is a word, or one CJK character.
+
+    Computed here with numpy rather than by ``simhash.Simhash``: that one hashes each
+    character 4-gram in Python (~6.5 ms a page, as much as the extraction itself), and on
+    business news, whose articles share much stock phrasing, character 4-grams put
+    unrelated articles within 3 bits of each other. Word 5-shingles did not, on 2,000
+    sample articles in English and Japanese, while a dateline or a footer added to a copy
+    moves it by 0-1 bits.
+    """
     if len(text) < MIN_FINGERPRINT_CHARS:
         return None
-    return int(Simhash(text, f=64).value)
+    tokens = _TOKEN.findall(text.lower())
+    n = len(tokens) - _SHINGLE + 1
+    if n < 1:
+        return None
+    ids = np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    x = np.zeros(n, dtype=np.uint64)
+    for j in range(_SHINGLE):  # polynomial hash of each window, wrapping at 2**64
+        x = x * np.uint64(0x100000001B3) + ids[j : n + j]
+    # splitmix64's finaliser: every input bit moves every output bit.
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    ones = ((z[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
+    return sum(1 << int(i) for i in np.flatnonzero(ones * 2 > n))
 
 
 class NearDuplicates:

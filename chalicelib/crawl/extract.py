@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from trafilatura import bare_extraction
 
@@ -52,6 +53,16 @@ def _language(value: str | None) -> str | None:
     return value.strip().split("-", 1)[0].lower()
 
 
+def _trafilatura(html: str, url: str, *, fast: bool) -> Any:
+    try:
+        return bare_extraction(html, url=url, fast=fast, with_metadata=True,
+                               include_comments=False, include_tables=False,
+                               include_images=False, deduplicate=False)
+    except (ValueError, TypeError, AttributeError, IndexError):
+        # trafilatura has no exception of its own; a page it cannot parse is just empty.
+        return None
+
+
 def _page_language(html: str) -> str | None:
     m = _HTML_LANG.search(html[:4096])
     return _language(m.group(1)) if m else None
@@ -62,13 +73,11 @@ def extract_article(body: bytes, url: str, *, declared_charset: str | None = Non
     """Raises Undecodable or ExtractionFailed; never returns an empty body."""
     decoded = decode_page(body, declared_charset)
     html = _XML_DECL.sub("", decoded.text, count=1)
-    doc = None
-    try:
-        doc = bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                              include_tables=False, include_images=False, deduplicate=False)
-    except (ValueError, TypeError, AttributeError, IndexError):
-        # trafilatura has no exception of its own; a page it cannot parse is just empty.
-        doc = None
+    # The fast path skips trafilatura's backup extractors; they run only when it finds
+    # (almost) nothing, which keeps ordinary article pages at about half the CPU.
+    doc = _trafilatura(html, url, fast=True)
+    if len((getattr(doc, "text", None) or "").strip()) < MIN_BODY_CHARS:
+        doc = _trafilatura(html, url, fast=False) or doc
     text = (getattr(doc, "text", None) or "").strip()
     title = (getattr(doc, "title", None) or "").strip() or (entry.title if entry else "")
     # trafilatura keeps the <h1> as the first line; the title has its own field.

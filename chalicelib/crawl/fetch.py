@@ -98,18 +98,31 @@ class Fetcher:
         self.resolver = resolver
         self.politeness = Politeness(options.per_host_concurrency, options.min_delay_s)
         self._slots = asyncio.Semaphore(options.concurrency)
-        limits = httpx.Limits(max_connections=options.concurrency,
-                              max_keepalive_connections=options.concurrency)
-        timeout = httpx.Timeout(connect=options.connect_timeout_s, read=options.read_timeout_s,
-                                write=options.read_timeout_s, pool=options.request_timeout_s)
-        self._client = httpx.AsyncClient(
-            follow_redirects=False, timeout=timeout, limits=limits, transport=transport,
-            trust_env=False,  # a proxy from the environment would bypass the address checks
-            headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
-        )
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, netloc: str) -> httpx.AsyncClient:
+        # One small pool per host: httpcore scans its whole pool on every request, so one
+        # pool of hundreds of connections costs more CPU than the requests themselves.
+        client = self._clients.get(netloc)
+        if client is None:
+            o = self.options
+            n = o.per_host_concurrency
+            client = self._clients[netloc] = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=httpx.Timeout(connect=o.connect_timeout_s, read=o.read_timeout_s,
+                                      write=o.read_timeout_s, pool=o.request_timeout_s),
+                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+                transport=self._transport,
+                trust_env=False,  # a proxy from the environment would bypass the address checks
+                headers={"User-Agent": o.user_agent, "Accept-Encoding": "gzip, deflate"},
+            )
+        return client
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -165,15 +178,18 @@ class Fetcher:
         netloc = _host_header(target)
         req_headers = {"Host": netloc, **(extra or {})}
         ext = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        async with self._slots, self.politeness.gate(netloc).slot():
+        # The host gate first: a task queued behind a busy host must not hold a global slot.
+        async with self.politeness.gate(netloc).slot(), self._slots:
             try:
                 async with asyncio.timeout(self.options.request_timeout_s):
-                    return await self._send(url, target, addresses, req_headers, ext, accept)
+                    return await self._send(self._client(netloc), url, target, addresses,
+                                            req_headers, ext, accept)
             except TimeoutError:
                 raise FetchError("timeout", url, transient=True) from None
 
     async def _send(
         self,
+        client: httpx.AsyncClient,
         url: str,
         target: httpx.URL,
         addresses: list[IPAddress],
@@ -184,10 +200,10 @@ class Fetcher:
         last: Exception | None = None
         for ip in addresses:
             # The connection goes to this vetted address; the name is never resolved again.
-            request = self._client.build_request("GET", _pinned_url(target, ip), headers=headers,
-                                                 extensions=ext)
+            request = client.build_request("GET", _pinned_url(target, ip), headers=headers,
+                                           extensions=ext)
             try:
-                resp = await self._client.send(request, stream=True)
+                resp = await client.send(request, stream=True)
             except httpx.ConnectError as exc:
                 last = exc
                 continue
