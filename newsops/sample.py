@@ -561,6 +561,7 @@ _EN: dict[str, _CatText] = {
             _st(
                 [
                     "{a} unveils AI chip aimed at data centers",
+                    "{a} AI chip promises {pct}% efficiency gain for data centers",
                     "{a} takes on rivals with new {nm}-nanometer processor",
                 ],
                 [
@@ -573,6 +574,7 @@ _EN: dict[str, _CatText] = {
                 [
                     "{a} to invest ${bn} billion in cloud capacity",
                     "{a} expands data centers as AI demand surges",
+                    "{a} lifts data center spending {pct}% as AI demand surges",
                 ],
                 [
                     "{A} said on {day} it would spend ${bn} billion over five years to expand "
@@ -584,6 +586,7 @@ _EN: dict[str, _CatText] = {
                 [
                     "{a} launches software platform for enterprise AI",
                     "{a} rolls out subscription service for developers",
+                    "{a} signs up {n} customers for new AI platform",
                 ],
                 [
                     "{A} launched a software platform on {day} that lets corporate customers "
@@ -596,6 +599,7 @@ _EN: dict[str, _CatText] = {
                 [
                     "{a} hit by cyberattack; some systems offline",
                     "{a} says hackers accessed internal network",
+                    "{a} shares fall {pcts}% after cyberattack disrupts systems",
                 ],
                 [
                     "{A} said on {day} that a cyberattack had disrupted some of its internal "
@@ -607,6 +611,7 @@ _EN: dict[str, _CatText] = {
                 [
                     "{a} delays launch of next-generation processor",
                     "{a} pushes back smartphone release amid component shortage",
+                    "{a} delays {nm}-nanometer chip, shares slip {pcts}%",
                 ],
                 [
                     "{A} delayed the launch of its next-generation processor on {day}, citing "
@@ -692,7 +697,7 @@ _EN: dict[str, _CatText] = {
         stories=(
             _st(
                 [
-                    "{a} boosts oil output as crude prices climb",
+                    "{a} boosts oil output as crude nears ${oil} a barrel",
                     "{a} to raise production by {n} barrels a day",
                 ],
                 [
@@ -703,7 +708,7 @@ _EN: dict[str, _CatText] = {
             _st(
                 [
                     "{a} to build ${bn} billion offshore wind farm",
-                    "{a} bets on wind power with new coastal project",
+                    "{a} bets on wind power with {gw}-gigawatt coastal project",
                 ],
                 [
                     "{A} plans to invest ${bn} billion in an offshore wind farm that would "
@@ -712,7 +717,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} cuts refinery runs as fuel margins weaken",
+                    "{a} cuts refinery runs by {pct}% as fuel margins weaken",
                     "{a} idles refinery unit after diesel margins slump {pct}%",
                 ],
                 [
@@ -723,7 +728,7 @@ _EN: dict[str, _CatText] = {
             _st(
                 [
                     "{a} targets {pct}% emissions cut by 2035",
-                    "{a} plans solar and battery expansion to meet power demand",
+                    "{a} plans {gw} gigawatts of solar and battery capacity",
                 ],
                 [
                     "{A} on {day} announced plans to cut greenhouse gas emissions from its "
@@ -734,7 +739,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} seeks higher power rates as fuel costs rise",
+                    "{a} seeks {pcts}% higher power rates as fuel costs rise",
                     "{a} asks to raise electricity prices by {pcts}%",
                 ],
                 [
@@ -811,7 +816,7 @@ _EN: dict[str, _CatText] = {
             _st(
                 [
                     "Stocks slip as bond yields climb; {a} falls {pct}%",
-                    "{a} among biggest decliners in broad sell-off",
+                    "{a} among biggest decliners in broad sell-off, down {pct}%",
                     "Volatility returns to equities as {a} drops {pct}%",
                 ],
                 [
@@ -837,7 +842,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} shares tumble after downgrade to sell",
+                    "{a} shares tumble {pct}% after downgrade to sell",
                     "{a} slides {pct}% as brokerage questions valuation",
                 ],
                 [
@@ -847,7 +852,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} rises after analysts upgrade stock to buy",
+                    "{a} rises {pct}% after analysts upgrade stock to buy",
                     "{a} stock jumps on upgrade, price target raised to ${px}",
                 ],
                 [
@@ -857,7 +862,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "Weaker yen lifts exporters such as {a}",
+                    "Weaker yen lifts exporters such as {a}, up {pct}%",
                     "Strong dollar weighs on {a} and other multinationals",
                 ],
                 [
@@ -938,6 +943,7 @@ _EN: dict[str, _CatText] = {
             _st(
                 [
                     "{a} workers vote to strike over pay",
+                    "{n} workers at {a} vote to strike over pay",
                     "Union at {a} rejects contract offer, plans walkout",
                     "{a} employees walk out at {k} plants",
                 ],
@@ -963,7 +969,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} reaches wage deal with union",
+                    "{a} reaches wage deal with union covering {n} workers",
                     "{a} agrees to {pcts}% annual pay rise for factory workers",
                 ],
                 [
@@ -985,7 +991,7 @@ _EN: dict[str, _CatText] = {
             ),
             _st(
                 [
-                    "{a} tests four-day week for office staff",
+                    "{a} tests four-day week for {n} office staff",
                     "{a} orders staff back to office three days a week",
                 ],
                 [
@@ -1321,6 +1327,7 @@ _JA: dict[str, _CatText] = {
                 [
                     "{a}、データセンター向けAI半導体を発表",
                     "{a}が新型プロセッサー 消費電力{pct}%削減",
+                    "{a}、{nm}ナノ世代のAI半導体 性能{pct}%向上",
                 ],
                 [
                     "{A}は{dom}日、データセンター向けの人工知能(AI)半導体を開発したと発表"
@@ -1335,21 +1342,33 @@ _JA: dict[str, _CatText] = {
                 ],
             ),
             _st(
-                ["{a}、サイバー攻撃で一部システム停止", "{a}に不正アクセス 顧客情報流出の恐れ"],
+                [
+                    "{a}、サイバー攻撃で一部システム停止",
+                    "{a}に不正アクセス 顧客情報流出の恐れ",
+                    "{a}株が{pcts}%安 サイバー攻撃で一部システム停止",
+                ],
                 [
                     "{A}は{dom}日、外部からのサイバー攻撃を受け、社内システムの一部が停止した"
                     "と明らかにした。復旧を急いでいる。",
                 ],
             ),
             _st(
-                ["{a}、次世代プロセッサーの投入を延期", "{a}が新型スマホの発売延期 部品不足で"],
+                [
+                    "{a}、次世代プロセッサーの投入を延期",
+                    "{a}が新型スマホの発売延期 部品不足で",
+                    "{a}、次世代品の投入延期 株価{pcts}%下落",
+                ],
                 [
                     "{A}は{dom}日、次世代プロセッサーの発売を延期すると発表した。製造委託先"
                     "での歩留まりの問題が原因という。",
                 ],
             ),
             _st(
-                ["{a}が企業向けAIプラットフォームを開始", "{a}、開発者向けに月額制サービス"],
+                [
+                    "{a}が企業向けAIプラットフォームを開始",
+                    "{a}、開発者向けに月額制サービス",
+                    "{a}のAI基盤、導入企業{n}社に",
+                ],
                 [
                     "{A}は{dom}日、企業が自社データで機械学習モデルを構築・運用できる"
                     "プラットフォームの提供を始めた。",
@@ -1431,7 +1450,10 @@ _JA: dict[str, _CatText] = {
                 ],
             ),
             _st(
-                ["{a}、原子力発電所の再稼働を申請", "{a}が原発再稼働へ審査申請"],
+                [
+                    "{a}、原子力発電所の再稼働を申請",
+                    "{a}が原発再稼働へ審査申請 {yr}年度の運転目指す",
+                ],
                 [
                     "{A}は{dom}日、停止中の原子力発電所の再稼働に向けて審査を申請したと明らかに"
                     "した。{yr}年度中の運転再開を目指す。",
@@ -1589,7 +1611,7 @@ _JA: dict[str, _CatText] = {
     "labor": _CatText(
         stories=(
             _st(
-                ["{a}の労働組合、賃上げ求めストライキへ", "{a}労組がスト 交渉決裂で"],
+                ["{a}の労働組合、賃上げ求めストライキへ", "{a}労組がスト 組合員{n}人が参加"],
                 [
                     "{A}の労働組合は{dom}日、賃金と年金を巡る交渉が決裂したとして、"
                     "ストライキに入ることを決めた。",
@@ -1618,7 +1640,7 @@ _JA: dict[str, _CatText] = {
                 ],
             ),
             _st(
-                ["{a}、週休3日制を試験導入", "{a}が在宅勤務を縮小 週3日出社に"],
+                ["{a}、週休3日制を{n}人に試験導入", "{a}が在宅勤務を縮小 週3日出社に"],
                 [
                     "{A}は{dom}日、本社の事務職約{n}人を対象に週休3日制を試験的に導入すると"
                     "発表した。",
@@ -1702,6 +1724,9 @@ _JA_FILLER: tuple[str, ...] = (
     "関係者の間では、今後の政策金利の動向に関心が集まっている。",
     "専門家の間でも、今後の見通しについて見方が分かれている。",
 )
+
+_EN_TITLE_TAILS = ("; shares up {pcts}%", "; shares down {pcts}%", ", stock rises {pcts}%")
+_JA_TITLE_TAILS = ("、株価{pcts}%高", "、株価{pcts}%安", " 株価は{pcts}%上昇")
 
 _JA_CLOSING: tuple[str, ...] = (
     "同社は詳細を今後の適時開示で明らかにするとしている。",
@@ -1881,6 +1906,7 @@ class _Lang:
     tail: _Pool
     companies: tuple[tuple[str, str], ...]
     company_slugs: tuple[str, ...]
+    title_tails: tuple[str, ...]
     ja: bool
     mean_sentence: int
 
@@ -2063,6 +2089,11 @@ def _lang(code: str) -> _Lang:
         tail=_pool(_JA_TAIL if ja else _EN_TAIL, rng, slots, unit),
         companies=companies,
         company_slugs=tuple("-".join(_slugify(short)) for _, short in companies),
+        title_tails=tuple(
+            t.format(pcts=v)
+            for t in (_JA_TITLE_TAILS if ja else _EN_TITLE_TAILS)
+            for v in slots["pcts"]
+        ),
         ja=ja,
         mean_sentence=round(sum(map(unit, sample)) / len(sample)),
     )
@@ -2138,7 +2169,7 @@ def _article(
     if m < need:
         m = need
     fitting = lc.primary
-    picked = [fitting[int(r() * len(fitting))]] if fitting and r() < 0.85 else []
+    picked = [fitting[int(r() * len(fitting))]] if fitting and r() < 0.75 else []
     while len(picked) < m:
         c = int(r() * ncomp)
         if c not in picked:
@@ -2163,11 +2194,15 @@ def _article(
     # Titles use short names; the set of earlier titles keeps every title distinct.
     stories = lc.stories_all if visible >= 2 else lc.stories_one
     shorts = [companies[c][1] for c in picked[:2]]
-    for _ in range(64):
+    for attempt in range(64):
         story = stories[int(r() * len(stories))]
         tt = story.titles[int(r() * len(story.titles))]
         values = {f: tab[int(r() * len(tab))] for f, tab in tt.slots}
         title = tt.text.format(*[shorts[ro] for ro in tt.roles], **values)
+        if attempt > 2:
+            # After repeated collisions add a market-reaction tail, as wire headlines
+            # often do; it multiplies the title space by a few hundred.
+            title += lang.title_tails[int(r() * len(lang.title_tails))]
         if title not in seen_titles:
             break
     else:
