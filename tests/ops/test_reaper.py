@@ -144,6 +144,21 @@ def batch_world(monkeypatch):
             w.stop_all()
 
 
+def _moto_job(job_id: str):
+    from moto.batch.models import batch_backends
+
+    from tests.aws.moto_world import ACCOUNT, REGION
+
+    return batch_backends[ACCOUNT][REGION]._jobs[job_id]
+
+
+def hold_running(job_id: str) -> None:
+    """moto's Docker-less Batch finishes a job as it is submitted; put it back to RUNNING."""
+    job = _moto_job(job_id)
+    job.status = "RUNNING"
+    job.job_stopped = False
+
+
 def test_batch_jobs_of_finished_runs_are_terminated_and_alerted_on_sns(batch_world, tmp_path):
     from chalicelib.alerts.sns import SnsAlertSink
     from chalicelib.compute.base import JobRequest
@@ -151,7 +166,6 @@ def test_batch_jobs_of_finished_runs_are_terminated_and_alerted_on_sns(batch_wor
     from chalicelib.factory import Runtime
     from chalicelib.ledger.sqlite import SqliteLedger
     from chalicelib.taskconfig import load_tasks
-    from tests.aws.test_adapters_aws import _moto_job, hold_running
 
     w = batch_world
     settings = w.settings(queue_wait_s=600)
