@@ -2099,8 +2099,10 @@ def _lang(code: str) -> _Lang:
     )
 
 
-_CLOCK = tuple(f"{h:02d}:{m:02d}" for h in range(6, 22) for m in range(60))
-_SECONDS = tuple(f"{s:02d}" for s in range(60))
+# Publication times between 06:00 and 22:00 local time, one table lookup per article.
+_CLOCK = tuple(
+    f"T{h:02d}:{m:02d}:{s:02d}" for h in range(6, 22) for m in range(60) for s in range(60)
+)
 
 
 def generate(
@@ -2140,7 +2142,7 @@ def generate(
         site = site_pool[int(r() * len(site_pool))]
         cat = CATEGORIES[int(r() * ncat)]
         ymd, iso, weekday, dom = cal[int(r() * days)]
-        published = f"{iso}T{_CLOCK[int(r() * nclock)]}:{_SECONDS[int(r() * 60)]}{site.utc_offset}"
+        published = f"{iso}{_CLOCK[int(r() * nclock)]}{site.utc_offset}"
         yield _article(i, rng, langs[code], cat, site, ymd, published, weekday, dom, seen_titles)
 
 
