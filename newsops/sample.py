@@ -1885,6 +1885,8 @@ class _CompiledStory:
     two: bool
     titles: tuple[_Template, ...]
     leads: tuple[_Template, ...]
+    # Titles with figures in them: after a collision these find a free title quickly.
+    numbered: tuple[_Template, ...]
 
 
 @dataclass(frozen=True)
@@ -2069,8 +2071,9 @@ def _lang(code: str) -> _Lang:
         stories = tuple(
             _CompiledStory(
                 st.two,
-                tuple(_template(t, slots) for t in st.titles),
+                titles := tuple(_template(t, slots) for t in st.titles),
                 tuple(_template(t, slots) for t in st.leads),
+                tuple(t for t in titles if t.slots) or titles,
             )
             for st in ct.stories
         )
@@ -2198,7 +2201,8 @@ def _article(
     shorts = [companies[c][1] for c in picked[:2]]
     for attempt in range(64):
         story = stories[int(r() * len(stories))]
-        tt = story.titles[int(r() * len(story.titles))]
+        choices = story.numbered if attempt else story.titles
+        tt = choices[int(r() * len(choices))]
         values = {f: tab[int(r() * len(tab))] for f, tab in tt.slots}
         title = tt.text.format(*[shorts[ro] for ro in tt.roles], **values)
         if attempt > 2:
