@@ -57,21 +57,31 @@ class SpacyVectors:
         self.segment_chars = segment_chars
 
     def embed(self, texts: Sequence[str]) -> list[np.ndarray | Exception]:
-        from newsops_batch.segments import segments
+        from newsops_batch.segments import paragraphs
 
         out: list[np.ndarray | Exception] = []
         for text in texts:
             try:
                 total = np.zeros(self.nlp.vocab.vectors.shape[1], dtype=np.float64)
-                for _, seg in segments(text, self.segment_chars):
+                for _, seg in paragraphs(text, self.segment_chars):
                     for tok in self.nlp(seg):
-                        if tok.has_vector and not (tok.is_punct or tok.is_space):
+                        if tok.has_vector and _content_word(tok):
                             total += tok.vector
                 norm = np.linalg.norm(total)
                 out.append((total / norm if norm > 0 else total).astype(np.float32))
             except Exception as exc:  # noqa: BLE001 - quarantines this article only
                 out.append(exc)
         return out
+
+
+def _content_word(tok: object) -> bool:
+    """Nouns, verbs and adjectives carry the topic; particles and symbols only blur the mean."""
+    if tok.is_punct or tok.is_space or tok.is_stop or tok.like_num:  # type: ignore[attr-defined]
+        return False
+    tag = tok.tag_ or ""  # type: ignore[attr-defined]
+    if not tag or ord(tag[0]) < 0x3000:
+        return True  # not a Sudachi part of speech: nothing more to judge by
+    return tag.startswith(("名詞", "動詞", "形容詞", "形状詞")) and not tag.startswith("名詞-数詞")
 
 
 @dataclass

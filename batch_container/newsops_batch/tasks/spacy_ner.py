@@ -2,8 +2,12 @@
 
 English goes through ``en_core_web_sm`` (label ORG), Japanese through GiNZA (labels Company and
 Corporation_Other of its extended named-entity scheme). Only the components the NER needs run
-(a tok2vec that the NER listens to, and the NER itself). Long articles are cut into segments at
-paragraph or sentence ends and the spans shifted back to article offsets.
+(a tok2vec that the NER listens to, and the NER itself). Each paragraph is one document (long
+ones cut at sentence ends) and spans are shifted back to article offsets.
+
+``options.rules`` (language -> rule names, see companyrules) refine the model's spans with the
+grammar of names: by default ``legal-forms`` for Japanese, ``legal-form-end`` and
+``sentence-case`` for English.
 
 spaCy's greedy NER has no probability per span: ``score`` is null.
 """
@@ -17,14 +21,22 @@ from typing import Any
 
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
+from newsops_batch.companyrules import (
+    cut_after_legal_form,
+    drop_sentence_case,
+    japanese_legal_form_spans,
+    prefer_anchored,
+)
 from newsops_batch.errors import PermanentError
 from newsops_batch.modelpath import package_root
-from newsops_batch.segments import segments
+from newsops_batch.segments import paragraphs
 from newsops_batch.tasks import JobContext, article_text, handles
 
 log = logging.getLogger("newsops.batch.spacy_ner")
 
 DEFAULT_LABELS: dict[str, list[str]] = {"en": ["ORG"], "ja": ["Company", "Corporation_Other"]}
+DEFAULT_RULES: dict[str, list[str]] = {"en": ["legal-form-end", "sentence-case"], "ja": ["legal-forms"]}
+RULES = ("legal-form-end", "sentence-case", "legal-forms")
 _SEGMENT_CHARS = 8000  # x up to 4 bytes per character stays under SudachiPy's 49,149 bytes
 
 
@@ -74,6 +86,11 @@ class SpacyNerRunner:
         if isinstance(labels, list):
             labels = {"*": labels}
         self.labels: dict[str, set[str]] = {k: set(v) for k, v in labels.items()}
+        rules = opts.get("rules", DEFAULT_RULES)
+        self.rules: dict[str, set[str]] = {str(k): set(v) for k, v in rules.items()}
+        unknown = {r for v in self.rules.values() for r in v} - set(RULES)
+        if unknown:
+            raise PermanentError(f"unknown rules {sorted(unknown)}: known are {list(RULES)}")
         self.batch_size = int(opts.get("batch_size", 32))
         self.segment_chars = int(opts.get("segment_chars", _SEGMENT_CHARS))
         self.model_version = self.context.model_ref(spec).version
@@ -91,23 +108,27 @@ class SpacyNerRunner:
     def _wanted(self, language: str) -> set[str] | None:
         return self.labels.get(language) or self.labels.get("*")
 
-    def mentions(self, texts: Sequence[str], language: str) -> list[list[Mention] | Exception]:
+    def mentions(self, texts: Sequence[str], language: str) -> list[list[Mention]]:
         uri = self._uri(language)
         if uri is None:
             raise PermanentError(f"no spaCy pipeline for language {language!r}")
         nlp = self.pipeline(uri)
         wanted = self._wanted(language)
-        pieces = [(i, off, seg) for i, t in enumerate(texts) for off, seg in segments(t, self.segment_chars)]
-        found: list[list[Mention] | Exception] = [[] for _ in texts]
+        rules = self.rules.get(language) or self.rules.get("*") or set()
+        pieces = [(i, off, seg) for i, t in enumerate(texts) for off, seg in paragraphs(t, self.segment_chars)]
+        found: list[list[Mention]] = [[] for _ in texts]
         docs = nlp.pipe((seg for _, _, seg in pieces), batch_size=self.batch_size)
         for (i, off, _), doc in zip(pieces, docs, strict=True):
-            current = found[i]
-            if isinstance(current, Exception):
-                continue
-            for ent in doc.ents:
-                if wanted is None or ent.label_ in wanted:
-                    current.append(Mention(name=ent.text, label=ent.label_, start=off + ent.start_char,
-                                           end=off + ent.end_char, score=None))
+            spans = [Mention(name=ent.text, label=ent.label_, start=off + ent.start_char,
+                             end=off + ent.end_char, score=None)
+                     for ent in doc.ents if wanted is None or ent.label_ in wanted]
+            if "legal-forms" in rules:
+                spans = prefer_anchored(spans, japanese_legal_form_spans(doc, off))
+            found[i].extend(spans)
+        if "legal-form-end" in rules:
+            found = [cut_after_legal_form(f, t) for f, t in zip(found, texts, strict=True)]
+        if "sentence-case" in rules:
+            found = [drop_sentence_case(f, t) for f, t in zip(found, texts, strict=True)]
         return found
 
     def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
