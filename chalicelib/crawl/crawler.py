@@ -220,7 +220,7 @@ class _Crawl:
             return None
         if disc.partial:
             # Truncated or malformed, but some entries were readable: use them, count it.
-            rep.errors["feed_partial"] += 1
+            rep.notes["feed_partial"] += 1
         return disc
 
     def _plan(self, sources: list[SourceSpec], found: dict[str, list[Entry] | None]
@@ -327,9 +327,9 @@ class _Crawl:
             log.exception("crawl %s: extracting %s: %s", src.name, got.url, exc)
             return
         if ex.repaired:
-            rep.errors["invalid_bytes_replaced"] += 1
+            rep.notes["invalid_bytes_replaced"] += 1
         if ex.method == "feed_summary":
-            rep.errors["summary_fallback"] += 1
+            rep.notes["summary_fallback"] += 1
         twin = self.near.match(final_id, fp)
         if twin is not None:
             rep.count("near_duplicate")

@@ -9,6 +9,7 @@ deadline ends servers that trickle bytes slowly enough to dodge the read timeout
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -93,8 +94,10 @@ class Fetcher:
         resolver: Resolver,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.options = options
+        self._verify = verify
         self.resolver = resolver
         self.politeness = Politeness(options.per_host_concurrency, options.min_delay_s)
         self._slots = asyncio.Semaphore(options.concurrency)
@@ -114,6 +117,7 @@ class Fetcher:
                                       write=o.read_timeout_s, pool=o.request_timeout_s),
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
                 transport=self._transport,
+                verify=self._verify,
                 trust_env=False,  # a proxy from the environment would bypass the address checks
                 headers={"User-Agent": o.user_agent, "Accept-Encoding": "gzip, deflate"},
             )
@@ -205,6 +209,8 @@ class Fetcher:
             try:
                 resp = await client.send(request, stream=True)
             except httpx.ConnectError as exc:
+                if _is_tls(exc):
+                    raise FetchError("tls_error", url, detail=str(exc)) from None
                 last = exc
                 continue
             except httpx.TimeoutException as exc:
@@ -257,6 +263,15 @@ class Fetcher:
         if accept == "html" and not ctype and not bytes(buf[:512]).lstrip().startswith(b"<"):
             raise FetchError("content_type", url, detail="no content-type, not markup")
         return status, resp.headers, bytes(buf), None
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _timeout_reason(exc: httpx.TimeoutException) -> str:

@@ -32,6 +32,8 @@ class SourceReport:
     seconds: float = 0.0
     skipped: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    # Kept, but repaired on the way: bytes replaced, summary used, a feed read in part.
+    notes: Counter[str] = field(default_factory=Counter)
 
     def count(self, reason: str) -> None:
         (self.skipped if reason in SKIP_REASONS else self.errors)[reason] += 1
@@ -44,6 +46,7 @@ class SourceReport:
             "seconds": round(self.seconds, 3),
             "skipped": dict(sorted(self.skipped.items())),
             "errors": dict(sorted(self.errors.items())),
+            "notes": dict(sorted(self.notes.items())),
         }
 
 
@@ -72,6 +75,7 @@ class CrawlReport:
                 setattr(t, k, getattr(t, k) + getattr(s, k))
             t.skipped.update(s.skipped)
             t.errors.update(s.errors)
+            t.notes.update(s.notes)
         t.seconds = self.seconds
         return t.to_dict()
 

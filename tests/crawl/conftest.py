@@ -79,8 +79,9 @@ def fast_options(**overrides: object) -> CrawlOptions:
     return CrawlOptions(**base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def loopback_site() -> Iterator[object]:
+    """Shared by a module's tests: they compare request counts, never absolute ones."""
     from newsops.site import sample_site
 
     with sample_site(40, seed=3) as site:

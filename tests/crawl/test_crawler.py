@@ -86,7 +86,7 @@ def test_second_crawl_of_unchanged_site_fetches_nothing_new(ports: Ports,
 
 
 def test_new_articles_on_a_live_site_are_the_only_ones_fetched(ports: Ports) -> None:
-    with sample_site(40, seed=5, visible=3, syndicated=0) as site:
+    with sample_site(20, seed=5, visible=3, syndicated=0) as site:
         shown = [min(len(hc.articles), 3) for hc in site.content]
         first = crawl_into(ports.store, ports.ledger, site.sources(), budget_s=60, now=NOW)
         assert first.articles == sum(shown)
@@ -111,7 +111,7 @@ def test_budget_carries_unfinished_work_to_the_next_run(ports: Ports) -> None:
     opts = fast_options(per_host_concurrency=1)
     with sample_site(30, seed=9, latency_s=0.15, syndicated=0) as site:
         cfg = site.sources(options=opts)
-        first = crawl_into(ports.store, ports.ledger, cfg, budget_s=1.0, now=NOW)
+        first = crawl_into(ports.store, ports.ledger, cfg, budget_s=0.8, now=NOW)
         t1 = first.totals()
         assert first.out_of_budget and t1["carried_over"] > 0
         assert 0 < first.articles < 30
@@ -140,7 +140,7 @@ def test_per_host_concurrency_is_respected(tmp_path) -> None:  # type: ignore[no
     for limit in (1, 2):
         store = LocalObjectStore(tmp_path / f"s{limit}")
         ledger = SqliteLedger(tmp_path / f"l{limit}.db")
-        with sample_site(24, seed=2, latency_s=0.05, syndicated=0) as site:
+        with sample_site(16, seed=2, latency_s=0.05, syndicated=0) as site:
             cfg = site.sources(options=fast_options(per_host_concurrency=limit))
             report = crawl_into(store, ledger, cfg, budget_s=30, now=NOW)
             assert report.articles > 0
@@ -200,7 +200,7 @@ def test_bad_pages_are_counted_and_never_stop_the_crawl(ports: Ports) -> None:
     assert "crème brûlée" in records["utf8-declared-latin1"]["body"]
     assert "coûte" in records["no-charset"]["body"] or "Genève" in records["no-charset"]["body"]
     assert records["empty"]["extraction"] == "feed_summary"
-    assert rep.errors["invalid_bytes_replaced"] == 1 and rep.errors["summary_fallback"] == 1
+    assert rep.notes["invalid_bytes_replaced"] == 1 and rep.notes["summary_fallback"] == 1
     # Every page that arrived whole is archived, including the one nothing could be read from.
     raw = set(ports.store.list("raw/"))
     assert keys.raw_html(bad.url("/page/binary"), NOW) in raw
@@ -245,7 +245,7 @@ def test_truncated_feed_uses_its_complete_entries(ports: Ports) -> None:
         cfg = SourcesConfig(options=fast_options(), sources=[_bad_source(bad, "/feed/truncated")])
         report = crawl_into(ports.store, ports.ledger, cfg, budget_s=30, now=NOW)
     rep = report.sources["bad"]
-    assert rep.errors["feed_partial"] == 1 and rep.new == 2
+    assert rep.notes["feed_partial"] == 1 and rep.new == 2
 
 
 def test_loopback_is_refused_unless_allowlisted(ports: Ports) -> None:

@@ -208,3 +208,92 @@ def test_long_crawl_delay_skips_the_host(bad: BadServer) -> None:
             return "allowed"
 
     assert asyncio.run(go()) == "crawl_delay_too_long"
+
+
+def _tls_server(host: str, tmp_path):  # type: ignore[no-untyped-def]
+    """An HTTPS server on 127.0.0.1 with a certificate for ``host`` only, and a client
+    context that trusts it."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.headers.get("Host", ""))
+            body = b"<html><body><p>secure</p></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.socket = server_ctx.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    client_ctx = ssl.create_default_context(cadata=cert_pem.decode())
+    return srv, thread, client_ctx, seen
+
+
+def test_https_to_a_pinned_address_verifies_the_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """TLS goes to the vetted IP, yet SNI and certificate checks use the host name."""
+    srv, thread, ctx, seen = _tls_server("secure.news.test", tmp_path)
+    port = srv.server_address[1]
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async def go(url: str) -> Fetched:
+        async with Fetcher(fast_options(), resolve, verify=ctx) as f:
+            return await f.get(url, accept="html", allow=LOOP1)
+
+    try:
+        got = asyncio.run(go(f"https://secure.news.test:{port}/a"))
+        assert got.status == 200 and b"secure" in got.body
+        assert seen == [f"secure.news.test:{port}"]
+        # A name the certificate does not cover fails verification, even at the same address.
+        with pytest.raises(FetchError) as e:
+            asyncio.run(go(f"https://other.news.test:{port}/a"))
+        assert e.value.reason == "tls_error" and not e.value.transient
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def test_ipv6_literal_is_vetted_and_pinned() -> None:
+    with BadServer(address="::1") as bad6:
+        got = fetch(bad6.url("/page/ok"), allow=[ipaddress.ip_network("::1/128")])
+        assert got.status == 200
+        assert bad6.requests[-1].headers["host"] == f"[::1]:{bad6.port}"
+        assert reason(bad6.url("/page/ok")) == "loopback_address"

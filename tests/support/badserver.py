@@ -337,6 +337,8 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], bad: BadServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self.bad = bad
 
@@ -365,7 +367,8 @@ class BadServer:
         return int(self._srv.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://{self.address}:{self.port}{path}"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"http://{host}:{self.port}{path}"
 
     def paths(self) -> list[str]:
         with self.lock:
