@@ -2253,7 +2253,7 @@ def _article(
         target = 625 + int(150 * r()) if short else 680 + int(720 * (r() + r()) / 2)
         sep, unit = "", _chars
     else:
-        target = 268 + int(72 * r()) if short else 300 + int(285 * (r() + r()) / 2)
+        target = 268 + int(72 * r()) if short else 300 + int(265 * (r() + r()) / 2)
         sep, unit = " ", _words
     # The final paragraph ends with the last-only company mention or a closing line.
     ending = lang.tail if tail_only else lang.closing
