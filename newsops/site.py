@@ -197,7 +197,7 @@ class SampleSite:
         for hc in self.content:
             s = hc.site
             specs.append(SourceSpec(
-                name=s.name if s.name.isascii() else s.host.split(".")[0],
+                name=s.name,
                 url=feed_url(s, self.ports[s.host]),
                 kind="sitemap" if s.feed == "sitemap" else "feed",
                 language=s.language,

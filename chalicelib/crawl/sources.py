@@ -51,7 +51,7 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^\w[\w .-]*$")
     url: str
     kind: Literal["feed", "sitemap"] = "feed"
     language: str | None = Field(default=None, description="hint when a page does not say")
