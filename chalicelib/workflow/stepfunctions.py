@@ -63,10 +63,15 @@ class StepFunctionsWorkflow(Workflow):
             if error_code(exc) != "ExecutionAlreadyExists":
                 raise
             log.info("execution %s already exists: not started again", run_id)
-            existing = self.describe(run_id)
-            if existing is None:  # only if it was deleted in between; report what we know
-                return Execution(name=run_id, status="RUNNING")
-            return existing
+            try:
+                existing = self.describe(run_id)
+            except ClientError as denied:
+                # A role allowed to start but not to describe (the ingest role needs only
+                # StartExecution): the run exists, which is all the caller must know.
+                log.warning("execution %s exists; its status is unreadable: %s", run_id, error_code(denied))
+                return Execution(name=run_id, status="RUNNING",
+                                 cause=f"already exists; DescribeExecution failed: {error_code(denied)}")
+            return existing or Execution(name=run_id, status="RUNNING")
         return Execution(name=run_id, status="RUNNING", started=_ts(resp.get("startDate")))
 
     def describe(self, run_id: str) -> Execution | None:

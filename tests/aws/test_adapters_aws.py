@@ -207,3 +207,18 @@ def test_aws_backend_refuses_missing_resource_names(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="NEWSOPS_BUCKET"):
         build_store(Settings(backend="aws", home=tmp_path))
+
+
+def test_start_of_an_existing_execution_without_describe_permission() -> None:
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def start_execution(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": "ExecutionAlreadyExists", "Message": "exists"}}, "StartExecution")
+
+        def describe_execution(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeExecution")
+
+    wf = StepFunctionsWorkflow("arn:aws:states:us-east-1:1:stateMachine:p", Denied())
+    execution = wf.start("r", {})
+    assert execution.name == "r" and "AccessDeniedException" in (execution.cause or "")
