@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
+from chalicelib.api.routes import bp as status_api
 from chalicelib.cleanup import fail_run
 from chalicelib.factory import get_runtime
 from chalicelib.indexing import index_run
 from chalicelib.ingest import handle_event
+from chalicelib.observability import log_context
+from chalicelib.ops.reaper import reap
+from chalicelib.ops.run_end import on_run_end
+from chalicelib.ops.verifier import run_verifier
 from chalicelib.verify import verify_run
 
-app = Chalice(app_name="newsops")
+# configure_logs=False: Chalice's own log setup would swallow the project's INFO lines.
+app = Chalice(app_name="newsops", configure_logs=False)
+app.register_blueprint(status_api)
+app.register_middleware(log_context, "all")
 
 S3_OBJECT_CREATED_UNDER_INCOMING = {
     "source": ["aws.s3"],
@@ -34,9 +42,25 @@ def index(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.lambda_function(name="verify")
 def verify(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return verify_run(event["run_id"], get_runtime())
+    rt = get_runtime()
+    result = verify_run(event["run_id"], rt)
+    on_run_end(event["run_id"], rt)
+    return result
 
 
 @app.lambda_function(name="cleanup")
 def cleanup(event: dict[str, Any], context: Any) -> dict[str, str]:
-    return fail_run(event["run_id"], event.get("error"), get_runtime())
+    rt = get_runtime()
+    result = fail_run(event["run_id"], event.get("error"), rt)
+    on_run_end(event["run_id"], rt)
+    return result
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="verifier")
+def scheduled_verifier(event: Any) -> dict[str, Any]:
+    return run_verifier(get_runtime()).to_doc()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="reaper")
+def scheduled_reaper(event: Any) -> dict[str, Any]:
+    return reap(get_runtime()).to_doc()

@@ -32,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_id", nargs="?")
     p.add_argument("--limit", type=int, default=10)
 
+    p = sub.add_parser("serve", help="status API and dashboard on 127.0.0.1 for the local data")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--schedule", type=float, metavar="SECONDS",
+                   help="also run the reaper and the verifier this often")
+
+    sub.add_parser("verify", help="check runs and sources; print the verdict (exit 1 on problems)")
+    sub.add_parser("reap", help="stop jobs whose run is over, orphaned, or over their limit")
+
     args = parser.parse_args(argv)
     from newsops.local import setup_logging
 
@@ -46,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args.key)
     if args.command == "status":
         return _status(args.run_id, args.limit)
+    if args.command == "serve":
+        from newsops.serve import serve
+
+        return serve(args.host, args.port, schedule_s=args.schedule)
+    if args.command in ("verify", "reap"):
+        return _ops(args.command)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -102,6 +117,20 @@ def _status(run_id: str | None, limit: int) -> int:
             created = datetime.fromtimestamp(run.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
             print(f"{created}  {run.state:<9}  {run.verdict or '-':<8}  {run.run_id}")
         return 0
+
+
+def _ops(command: str) -> int:
+    from chalicelib.ops.reaper import reap
+    from chalicelib.ops.verifier import format_verdict, run_verifier
+    from newsops.local import local_runtime
+
+    with local_runtime() as rt:
+        if command == "reap":
+            print(json.dumps(reap(rt).to_doc(), indent=2, default=str))
+            return 0
+        verdict = run_verifier(rt)
+        print(format_verdict(verdict))
+        return 0 if verdict.verdict == "ok" else 1
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib import keys
+from chalicelib.ops.verifier import format_verdict, run_verifier
 from newsops.local import local_runtime
 from newsops.summary import print_run_summary
 
@@ -31,5 +32,7 @@ def run_demo(*, articles: int = 240, chunk_size: int = 40, seed: int = 7) -> int
             info = rt.store.put(key, batch.read_bytes())
             rid = keys.run_id(key, info.etag)
             status = print_run_summary(rt, rid)
+            # The scheduled verifier's view too: every run and source, not only this one.
+            print(format_verdict(run_verifier(rt)))
     print(f"  demo took {time.time() - started:.1f}s")
     return status

@@ -1,7 +1,6 @@
 """Fixtures of the operations tests: a Chalice app with the status blueprint and the log middleware.
 
-app.py is not touched here: the test app registers exactly what app.py registers (the
-blueprint and the middleware), so these tests do not wait for its wiring.
+The app is the project's app.py, which registers the status blueprint and the middleware.
 """
 
 from __future__ import annotations
@@ -19,15 +18,11 @@ ARTIFACTS = REPO / "test-artifacts"
 
 @functools.cache
 def build_app() -> Chalice:
-    """One app per test session: Chalice's registration pops the route options (authorizer,
-    methods) out of the blueprint's stored kwargs, so a blueprint can be registered once only."""
-    from chalicelib.api.routes import bp
-    from chalicelib.observability import log_context
+    """The project's own app.py: Chalice's registration pops the route options (authorizer,
+    methods) out of the blueprint's stored kwargs, so the blueprint is registered once, there."""
+    import app
 
-    app = Chalice(app_name="newsops-ops-test")
-    app.register_blueprint(bp)
-    app.register_middleware(log_context, "all")
-    return app
+    return app.app
 
 
 @pytest.fixture

@@ -85,10 +85,12 @@ def test_documents_moved_by_a_later_run_are_not_a_loss_but_deleted_ones_are(make
 def test_run_end_emits_the_run_metrics_once_per_verdict(make_runtime):
     rt = make_runtime(tasks=[fake_task("alpha"), fake_task("beta")], chunk_size=4)
     _, rid = put_incoming(rt, "m.jsonl.gz", jsonl_gz([article(i) for i in range(10)]))
-    assert on_run_end(rid, rt)["metrics"] is True
+    # app.py's verify step already ran on_run_end: a second call emits nothing more.
     assert on_run_end(rid, rt)["metrics"] is False
     docs = [json.loads(x) for x in (rt.settings.home / "metrics.jsonl").read_text().splitlines()]
-    run_doc = next(d for d in docs if "Articles" in d)
+    run_docs = [d for d in docs if "Articles" in d]
+    assert len(run_docs) == 1
+    run_doc = run_docs[0]
     assert run_doc["Articles"] == [10.0] and run_doc["Chunks"] == [3.0] and run_doc["Failures"] == [0.0]
     assert run_doc["run_id"] == rid
     names = {m["Name"] for m in run_doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
