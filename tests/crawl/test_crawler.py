@@ -145,7 +145,7 @@ def test_per_host_concurrency_is_respected(tmp_path) -> None:  # type: ignore[no
     for limit in (1, 2):
         store = LocalObjectStore(tmp_path / f"s{limit}")
         ledger = SqliteLedger(tmp_path / f"l{limit}.db")
-        with sample_site(16, seed=2, latency_s=0.05, syndicated=0) as site:
+        with sample_site(16, seed=2, latency_s=0.1, syndicated=0) as site:
             cfg = site.sources(options=fast_options(per_host_concurrency=limit))
             report = crawl_into(store, ledger, cfg, budget_s=30, now=NOW)
             assert report.articles > 0
