@@ -77,6 +77,11 @@ def _host_header(parts: httpx.URL) -> str:
     return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
+def gate_key(url: str) -> str:
+    """The politeness key of a URL: its Host header value (``host[:port]``)."""
+    return _host_header(httpx.URL(url))
+
+
 def _content_type_ok(accept: Accept, content_type: str) -> bool:
     if accept == "html":
         return not content_type or content_type in _HTML_TYPES

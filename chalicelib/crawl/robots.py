@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from chalicelib.crawl.fetch import Fetcher, FetchError
+from chalicelib.crawl.fetch import Fetcher, FetchError, gate_key
 from chalicelib.crawl.safety import REFUSAL_REASONS, IPNetwork
 
 # Google reads at most 500 KiB of robots.txt; more is not a rules file.
@@ -56,7 +56,7 @@ class RobotsCache:
                 found = self._rules[origin] = await self._load(origin, allow)
                 delay = found.crawl_delay(self.agent)
                 if delay:
-                    self.fetcher.politeness.set_delay(parts.netloc.lower(), delay)
+                    self.fetcher.politeness.set_delay(gate_key(url), delay)
             return found
 
     async def _load(self, origin: str, allow: list[IPNetwork]) -> RobotsRules:
