@@ -320,7 +320,28 @@ TASK_TIMEOUT = Case("task-timeout", chain(
     ("TimedOut", P(Parameters={"error.$": "$.error.Error"}))), {}, batch_fail="3",
     covers=("States.Timeout", "Task TimeoutSeconds enforced"))
 
-CASES: list[Case] = [PATHS, INTRINSICS, CHOICE, CHOICE_NEXT, MAP, PARALLEL, TASKS, FAIL, FAIL_PATHS, CATCH,
+FANOUT_RETRY = Case("fan-out-retry-and-paths", chain(
+    ("Branches", {"Type": "Parallel", "Comment": "retried as a whole", "InputPath": "$.in",
+                  "OutputPath": "$.out", "ResultPath": "$.out",
+                  "Branches": [_boom("Custom.Flaky")],
+                  "Retry": [{"ErrorEquals": ["Custom.Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.parallel_error", "Next": "Items"}]}),
+    ("Items", {"Type": "Map", "Comment": "retried as a whole", "InputPath": "$.in", "ItemsPath": "$.items",
+               "ItemProcessor": _boom("Custom.Flaky"),
+               "Retry": [{"ErrorEquals": ["Custom.Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.map_error", "Next": "Pause"}]}),
+    ("Pause", {"Type": "Wait", "Comment": "no wait", "Seconds": 0, "InputPath": "$.map_error"}),
+    ("Note", P(Comment="a comment changes nothing")),
+    ("Route", {"Type": "Choice", "Comment": "c", "Choices": [
+        {"Variable": "$.Error", "StringEquals": "Custom.Flaky", "Next": "Task"}], "Default": "Nope"}),
+    ("Task", echo(Comment="c", Parameters={"FunctionName": "${EchoFunctionArn}", "Payload.$": "$"},
+                  OutputPath="$.Payload", Next="End")),
+    ("Nope", {"Type": "Fail", "Comment": "c", "Error": "Custom.Nope"}),
+    ("End", {"Type": "Succeed", "Comment": "c"}),
+    Comment="every state may carry a Comment"), {"in": {"items": [1]}},
+    covers=("Parallel Retry", "Map Retry", "Comment", "Map/Parallel/Wait InputPath"))
+
+CASES: list[Case] = [FANOUT_RETRY, PATHS, INTRINSICS, CHOICE, CHOICE_NEXT, MAP, PARALLEL, TASKS, FAIL, FAIL_PATHS, CATCH,
                      UNCAUGHT, TASK_FAILED, RETRY, NOT_RETRIED, RETRY_ZERO, WAIT, SUCCEED, EXECUTION_TIMEOUT,
                      TASK_TIMEOUT]
 COVERAGE: set[str] = {c for case in CASES for c in case.covers}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.aws.moto_world import World, mocked_aws
 from tests.conformance.cases import CASES, Case
-from tests.conformance.harness import run_local, run_moto
+from tests.conformance.harness import run_local, run_moto, same_states
 
 # moto runs a token-wait thread beside every Batch .sync task; when the task ends early (a
 # timeout, a failed sibling in a Map) that thread reads its timeout from an unwound stack and
@@ -44,6 +44,7 @@ def test_same_outcome_on_moto_and_locally(world: World, case: Case, monkeypatch:
     local = run_local(world, case.definition, case.input, name, machine=_machine(case))
 
     assert local.status == moto.status, (local, moto)
+    assert same_states(local.states, moto.states, set(case.definition["States"])), (local.states, moto.states)
     if case.compare == "output":
         assert _comparable(local.output) == _comparable(moto.output)
     elif case.compare == "error":
