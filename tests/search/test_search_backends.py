@@ -40,6 +40,18 @@ def test_reindexing_the_same_articles_overwrites_never_duplicates(make_index):
     assert ids(index.search(SearchQuery(text="決算"))) == set()  # the old text is gone
 
 
+def test_the_same_article_twice_in_one_input_is_stored_once(make_index):
+    index = make_index()
+    first = {"id": "dup", "title": "第一報 決算", "body": "first"}
+    second = {"id": "dup", "title": "続報 買収", "body": "second"}
+    outcome = index.index([first, second, {"id": "other", "title": "x"}])
+    assert outcome.indexed == 3 and outcome.reconciled
+    assert index.count() == 2
+    assert index.get("dup")["title"] == "続報 買収"
+    assert ids(index.search(SearchQuery(text="買収"))) == {"dup"}
+    assert ids(index.search(SearchQuery(text="決算"))) == set()
+
+
 def test_get_returns_the_stored_document(corpus_index):
     doc = corpus_index.get("c")
     assert doc["title"] == "Acme announces merger"
