@@ -150,28 +150,28 @@ def evaluate_run(rt: Any, run_id: str, truth_path: Path) -> dict[str, Any]:
     return evaluate_outputs(manifest, outputs, load_truth(truth_path))
 
 
-def evaluation_rows(report: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str]]:
-    """(task, language, measure, figures) rows, for any printer."""
+def evaluation_rows(report: Mapping[str, Any]) -> Iterable[tuple[str, ...]]:
+    """(task, language, articles, precision, recall, F1, accuracy) rows, for any printer."""
     for task, t in report["tasks"].items():
         for lang, s in t["by_language"].items():
             if t["measure"] == "companies":
-                figures = (f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
-                           f"F1 {s['f1']:.3f}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+                yield (task, lang, str(s["articles"]), f"{s['precision']:.3f}", f"{s['recall']:.3f}",
+                       f"{s['f1']:.3f}", "")
             else:
-                figures = f"accuracy {s['accuracy']:.3f}  ({s['correct']}/{s['articles']})"
-            yield task, lang, f"{t['measure']} ({t['kind']})", figures
+                yield (task, lang, str(s["articles"]), "", "", "",
+                       f"{s['accuracy']:.3f} ({s['correct']}/{s['articles']})")
 
 
 def print_evaluation(report: Mapping[str, Any], console: Any = None) -> None:
-    """A table of the figures per task and language (rich on a terminal, plain text otherwise)."""
+    """Company-name precision/recall and category accuracy per task and language."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
     table = Table(title=f"Quality against the sample's ground truth ({report['evaluated_articles']} "
                         f"of {report['truth_articles']} articles)")
-    for col in ("task", "language", "measure", "figures"):
-        table.add_column(col)
+    for col in ("task", "lang", "articles", "precision", "recall", "F1", "accuracy"):
+        table.add_column(col, justify="left" if col in ("task", "lang") else "right")
     for row in evaluation_rows(report):
         table.add_row(*row)
     console.print(table)
