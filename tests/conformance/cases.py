@@ -265,7 +265,8 @@ CATCH = Case("catch", chain(
 UNCAUGHT = Case("uncaught-in-map", chain(
     ("Each", {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": _boom("Custom.Uncaught"),
               "Catch": [{"ErrorEquals": ["Custom.Else"], "Next": "No"}]}),
-    ("No", P(End=True))), {"items": [1, 2]}, compare="error", covers=("unmatched Catch",))
+    # One item: with two, whether the second enters before the first fails is a race on both engines.
+    ("No", P(End=True))), {"items": [1]}, compare="error", covers=("unmatched Catch",))
 
 TASK_FAILED = Case("task-failed", chain(
     ("Each", {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "Submit", "States": {
