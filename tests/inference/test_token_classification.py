@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from newsops_batch.tasks import load_runner
+from newsops_batch.tasks.token_classification import Tag, decode_spans, parse_tag, special_frame
+from newsops_batch.windows import best_context, window_starts
+
+from tests.inference.tinymodels import article
+
+
+@pytest.mark.parametrize("n,size,stride", [(1, 10, 3), (10, 10, 3), (11, 10, 3), (100, 16, 4), (57, 8, 0)])
+def test_windows_cover_every_token_and_end_flush(n, size, stride):
+    starts = window_starts(n, size, stride)
+    covered = set()
+    for s in starts:
+        covered.update(range(s, min(s + size, n)))
+    assert covered == set(range(n))
+    assert starts[-1] == max(0, n - size)
+    assert all(b - a <= size - stride for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_each_token_takes_the_window_where_it_has_most_context():
+    starts = window_starts(12, 8, 4)  # [0, 4]
+    a = np.zeros((8, 1), np.float32)
+    b = np.ones((8, 1), np.float32)
+    out = best_context(12, 8, starts, [a, b])[:, 0]
+    # Tokens 4..7 are in both windows: 4 and 5 sit nearer the middle of the first window.
+    assert out.tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+
+
+def test_bio_and_plain_tags_decode_to_character_spans():
+    tags = [parse_tag(x) for x in ("O", "B-ORG", "I-ORG", "PER")]
+    assert tags[1] == Tag("B", "ORG") and tags[3] == Tag("", "PER")
+    # words: Acme | Co | rp(## piece of Co) | said | Bob | Smith
+    word_ids = [0, 1, 1, 2, 3, 4]
+    offsets = [(0, 4), (5, 7), (7, 9), (10, 14), (15, 18), (19, 24)]
+    labels = [1, 2, 0, 0, 3, 3]  # the ## piece's own label is ignored: the word's first piece decides
+    probs = np.eye(4, dtype=np.float32)[labels]
+    spans = decode_spans(word_ids, offsets, probs, tags)
+    assert [(s.label, s.start, s.end) for s in spans] == [("ORG", 0, 9), ("PER", 15, 24)]
+
+
+def test_special_frame_is_read_off_the_tokenizer(tiny_models):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_models["ner"])
+    assert special_frame(tok) == ([tok.cls_token_id], [tok.sep_token_id])
+
+
+def _long_body(words: int, tail: str) -> str:
+    filler = "the market rose and analysts said prices fell after the report".split()
+    paras = []
+    for p in range(words // 60):
+        paras.append(" ".join(filler[(p + i) % len(filler)] for i in range(60)) + ".")
+    return "\n\n".join([*paras, tail])
+
+
+def test_a_company_named_only_in_the_last_paragraph_is_found_at_its_article_offsets(tiny_models, spec_for):
+    spec = spec_for("token-classification", tiny_models["rigged_ner"], max_length=32, options={"stride": 8})
+    runner = load_runner(spec)
+    body = _long_body(600, "In the final paragraph Acme Corp said profit rose. ACME CORP shares rose.")
+    a = article(1, body)
+    [out] = runner.run([a])
+    text = f"{a.title}\n\n{a.body}"
+    assert runner.engine.stats.sequences > 20  # hundreds of tokens through 30-token windows
+    [company] = out["companies"]  # two mentions, one company
+    assert company["label"] == "ORG" and company["mentions"] == 2
+    assert text[company["start"]:company["end"]] == "Acme Corp"
+    assert company["normalized"] == "Acme"
+    assert company["start"] > len(text) - 80
+    assert 0.9 < company["score"] <= 1.0
+
+
+def test_windowed_spans_equal_one_window_at_a_time(tiny_models, spec_for):
+    """A random model: the engine's batched windows give exactly the naive loop's spans."""
+    spec = spec_for("token-classification", tiny_models["ner"], max_length=24, options={"stride": 6},
+                    batch_tokens=300)
+    runner = load_runner(spec)
+    rng = np.random.default_rng(1)
+    from tests.inference.tinymodels import WORDS
+
+    texts = [" ".join(rng.choice(WORDS, size=int(n))) for n in rng.integers(3, 120, size=25)]
+    batched = runner.spans(texts)
+
+    model, tok = runner.engine.model, runner.tokenizer
+    naive = []
+    for text in texts:
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = enc["input_ids"]
+        starts = window_starts(len(ids), runner.window, runner.stride)
+        rows = []
+        with torch.no_grad():
+            for s in starts:
+                x = torch.tensor([[*runner.prefix, *ids[s:s + runner.window], *runner.suffix]])
+                p = torch.softmax(model(input_ids=x).logits[0], -1).numpy()
+                rows.append(p[runner.lead:runner.lead + min(runner.window, len(ids) - s)])
+        probs = best_context(len(ids), runner.window, starts, rows)
+        naive.append(decode_spans(enc.word_ids(), enc["offset_mapping"], probs, runner.tags))
+    key = [[(m.label, m.start, m.end) for m in spans] for spans in naive]
+    assert [[(m.label, m.start, m.end) for m in spans] for spans in batched] == key  # type: ignore[union-attr]
+    assert sum(map(len, key)) > 10  # the comparison is not vacuous
+
+
+def test_articles_of_other_languages_are_skipped_not_failed(tiny_models, spec_for):
+    spec = spec_for("token-classification", tiny_models["rigged_ner"], languages=["en"])
+    out = load_runner(spec).run([article(1, "acme corp rose", language="de")])
+    assert out[0]["companies"] == [] and "not handled" in out[0]["skipped"]
