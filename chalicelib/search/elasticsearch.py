@@ -11,6 +11,7 @@ from elasticsearch import ApiError, Elasticsearch, helpers
 
 from chalicelib.search.bulk import Action
 from chalicelib.search.cluster import ClusterSearchIndex
+from chalicelib.search.mapping import Product
 
 
 def connect_elasticsearch(url: str, *, api_key: str | None = None, **options: Any) -> Elasticsearch:
@@ -31,8 +32,8 @@ class ElasticsearchSearchIndex(ClusterSearchIndex):
     """``dialect`` is the server's product; it is ``"elasticsearch"`` except in the tests, which
     drive this client against an OpenSearch-compatible server."""
 
-    def __init__(self, client: Elasticsearch, *, dialect: str = "elasticsearch", **kw: Any) -> None:
-        super().__init__(client, dialect=dialect, **kw)  # type: ignore[arg-type]
+    def __init__(self, client: Elasticsearch, *, dialect: Product = "elasticsearch", **kw: Any) -> None:
+        super().__init__(client, dialect=dialect, **kw)
 
     def _send_bulk(self, actions: list[Action]) -> Iterable[tuple[bool, dict[str, Any]]]:
         return helpers.streaming_bulk(

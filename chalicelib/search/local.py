@@ -129,6 +129,9 @@ class LocalSearchIndex(SearchIndex):
         return row[0] if row else None
 
     def _check_meta(self, conn: sqlite3.Connection) -> None:
+        if (self._meta(conn, "dims") == str(self.dims) and self._meta(conn, "generation")
+                and self._meta(conn, "text_version") == TEXT_VERSION):
+            return  # the usual open: no write lock, so a reader never waits for the indexer
         conn.execute("BEGIN IMMEDIATE")
         try:
             stored_dims = self._meta(conn, "dims")

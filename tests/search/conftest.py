@@ -28,7 +28,7 @@ def osmem_process() -> Iterator[Any]:
 
 
 @pytest.fixture
-def osmem_url(osmem_process: Any) -> Iterator[str]:
+def osmem_clone_url(osmem_process: Any) -> Iterator[str]:
     clone = osmem_process.clone()
     yield clone.url
     clone.close()
@@ -45,7 +45,7 @@ def make_index(backend: str, request: pytest.FixtureRequest, tmp_path: Path
     def make(dims: int = 4, **kw: Any) -> SearchIndex:
         if backend == "local":
             return LocalSearchIndex(tmp_path / "search.sqlite3", dims=dims)
-        url = request.getfixturevalue("osmem_url")
+        url = request.getfixturevalue("osmem_clone_url")
         return cluster_index(backend, url, dims=dims, **kw)
 
     return make

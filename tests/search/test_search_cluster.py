@@ -21,10 +21,10 @@ def raw(url):
     return opensearch_client(url)  # to look at the server behind the adapter's back
 
 
-def test_documents_live_in_a_versioned_index_behind_the_alias(cluster_client, osmem_url):
-    index = cluster_index(cluster_client, osmem_url, dims=4)
+def test_documents_live_in_a_versioned_index_behind_the_alias(cluster_client, osmem_clone_url):
+    index = cluster_index(cluster_client, osmem_clone_url, dims=4)
     index.index(copy.deepcopy(CORPUS))
-    client = raw(osmem_url)
+    client = raw(osmem_clone_url)
     target = mapping.versioned_index("news", mapping.index_body("opensearch", 4))
     assert list(client.indices.get_alias(name="news")) == [target]
     props = client.indices.get_mapping(index=target)[target]["mappings"]["properties"]
@@ -43,8 +43,8 @@ def test_documents_live_in_a_versioned_index_behind_the_alias(cluster_client, os
         "properties"]["ner"]["type"] == "keyword"
 
 
-def test_a_mapping_change_reindexes_and_swaps_the_alias(cluster_client, osmem_url, monkeypatch):
-    old = cluster_index(cluster_client, osmem_url, dims=4)
+def test_a_mapping_change_reindexes_and_swaps_the_alias(cluster_client, osmem_clone_url, monkeypatch):
+    old = cluster_index(cluster_client, osmem_clone_url, dims=4)
     old.index(copy.deepcopy(CORPUS))
     old_target = old.target
 
@@ -56,12 +56,12 @@ def test_a_mapping_change_reindexes_and_swaps_the_alias(cluster_client, osmem_ur
         return body
 
     monkeypatch.setattr(mapping, "index_body", changed_body)
-    new = cluster_index(cluster_client, osmem_url, dims=4)
+    new = cluster_index(cluster_client, osmem_clone_url, dims=4)
     assert new.target != old_target
     # Reading through the old adapter still works until the swap...
     assert old.count() == len(CORPUS)
     new.ensure_index()
-    client = raw(osmem_url)
+    client = raw(osmem_clone_url)
     assert list(client.indices.get_alias(name="news")) == [new.target]
     assert client.indices.exists(index=old_target)  # kept for a rollback
     assert new.count() == len(CORPUS)
@@ -70,18 +70,18 @@ def test_a_mapping_change_reindexes_and_swaps_the_alias(cluster_client, osmem_ur
         "properties"]
 
 
-def test_a_concrete_index_under_the_alias_name_is_refused(cluster_client, osmem_url):
-    raw(osmem_url).indices.create(index="news", body={})
-    index = cluster_index(cluster_client, osmem_url, dims=4)
+def test_a_concrete_index_under_the_alias_name_is_refused(cluster_client, osmem_clone_url):
+    raw(osmem_clone_url).indices.create(index="news", body={})
+    index = cluster_index(cluster_client, osmem_clone_url, dims=4)
     with pytest.raises(SearchBackendError, match="concrete index, not an alias"):
         index.count()
 
 
 def test_throttled_items_are_retried_and_every_document_ends_indexed_or_reported(
-        cluster_client, osmem_url, caplog):
+        cluster_client, osmem_clone_url, caplog):
     docs = [copy.deepcopy(d) for d in CORPUS]
     docs.append({"id": "short-vector", "title": "x", "embedding": [0.5]})  # mapping failure
-    with ThrottlingProxy(osmem_url, flaky={"a", "c", "d"}, times=2, always={"f"}) as proxy:
+    with ThrottlingProxy(osmem_clone_url, flaky={"a", "c", "d"}, times=2, always={"f"}) as proxy:
         index = cluster_index(cluster_client, proxy.url, dims=4,
                               bulk=BulkPolicy(initial_backoff_s=0.005, max_backoff_s=0.01,
                                               max_attempts=4, batch_docs=3))
@@ -99,14 +99,14 @@ def test_throttled_items_are_retried_and_every_document_ends_indexed_or_reported
     assert outcome.retried == 2 + 2 + 2 + 3
     assert proxy.bulk_requests >= 3
     # What the server holds is exactly what the outcome says was indexed.
-    direct = cluster_index(cluster_client, osmem_url, dims=4)
+    direct = cluster_index(cluster_client, osmem_clone_url, dims=4)
     assert direct.count() == outcome.indexed
     assert direct.get("a") is not None and direct.get("f") is None
     assert any("transient failures" in r.message for r in caplog.records)
 
 
-def test_an_unreachable_cluster_is_retried_then_reported(cluster_client, osmem_url):
-    index = cluster_index(cluster_client, osmem_url, dims=4)
+def test_an_unreachable_cluster_is_retried_then_reported(cluster_client, osmem_clone_url):
+    index = cluster_index(cluster_client, osmem_clone_url, dims=4)
     index.ensure_index()
     # Point the same adapter at a port nobody listens on: every attempt fails on the connection.
     dead = cluster_index(cluster_client, "http://127.0.0.1:9", dims=4,
@@ -120,8 +120,8 @@ def test_an_unreachable_cluster_is_retried_then_reported(cluster_client, osmem_u
 
 
 def test_similar_articles_fall_back_to_exact_scoring_where_the_server_has_no_knn(
-        cluster_client, osmem_url, caplog):
-    index = cluster_index(cluster_client, osmem_url, dims=4, exact_knn_limit=3)
+        cluster_client, osmem_clone_url, caplog):
+    index = cluster_index(cluster_client, osmem_clone_url, dims=4, exact_knn_limit=3)
     index.index(copy.deepcopy(CORPUS))
     with caplog.at_level(logging.WARNING, logger="chalicelib.search.cluster"):
         # osmem answers a kNN query with 400 "not supported": the adapter says so and computes it.

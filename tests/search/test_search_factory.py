@@ -20,17 +20,17 @@ def test_local_is_the_default(tmp_path):
     assert index.path == tmp_path / "search.sqlite3"
 
 
-def test_opensearch_backend_against_an_opensearch_server(osmem_url):
-    index = build_search_index(Settings(search_backend="opensearch", search_url=osmem_url,
+def test_opensearch_backend_against_an_opensearch_server(osmem_clone_url):
+    index = build_search_index(Settings(search_backend="opensearch", search_url=osmem_clone_url,
                                         search_index="articles"))
     assert isinstance(index, OpenSearchSearchIndex)
     assert index.alias == "articles" and index.dialect == "opensearch"
     assert index.count() == 0
 
 
-def test_elasticsearch_client_pointed_at_opensearch_fails_with_the_setting_to_change(osmem_url):
+def test_elasticsearch_client_pointed_at_opensearch_fails_with_the_setting_to_change(osmem_clone_url):
     # The unshimmed client, as production would build it, against osmem (OpenSearch 3.8).
-    settings = Settings(search_backend="elasticsearch", search_url=osmem_url)
+    settings = Settings(search_backend="elasticsearch", search_url=osmem_clone_url)
     with pytest.raises(SearchConfigError, match="opensearch 3.8.0: set NEWSOPS_SEARCH_BACKEND=opensearch"):
         build_search_index(settings)
 
@@ -70,11 +70,11 @@ def test_a_cluster_backend_needs_a_url():
         build_search_index(Settings(search_backend="opensearch", search_url=""))
 
 
-def test_the_unshimmed_elasticsearch_client_cannot_write_to_osmem(osmem_url):
+def test_the_unshimmed_elasticsearch_client_cannot_write_to_osmem(osmem_clone_url):
     # Why tests/support/osmem.py rewrites the media type (and why production never needs to).
     from elasticsearch import ApiError
 
-    client = connect_elasticsearch(osmem_url, max_retries=0)
+    client = connect_elasticsearch(osmem_clone_url, max_retries=0)
     with pytest.raises(ApiError) as err:
         client.indices.create(index="x", body={"mappings": {"properties": {"a": {"type": "keyword"}}}})
     assert err.value.meta.status == 406
