@@ -96,6 +96,17 @@ def decode_spans(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, in
     return spans
 
 
+def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special tokens a single sequence gets before and after its content ([CLS] … [SEP]
+    for BERT, <s> … </s> for RoBERTa), read off the tokenizer's own post-processing."""
+    framed = tokenizer("x", add_special_tokens=True)["input_ids"]
+    bare = tokenizer("x", add_special_tokens=False)["input_ids"]
+    for pos in range(len(framed) - len(bare) + 1):
+        if framed[pos:pos + len(bare)] == bare:
+            return framed[:pos], framed[pos + len(bare):]
+    raise PermanentError("cannot locate the content among the tokenizer's special tokens")
+
+
 class TokenClassificationRunner:
     def __init__(self, spec: TaskSpec, context: JobContext | None = None) -> None:
         from transformers import AutoModelForTokenClassification
@@ -111,8 +122,8 @@ class TokenClassificationRunner:
         wanted = spec.options.get("labels")
         self.labels: set[str] | None = set(wanted) if wanted else None
         self.min_score = float(spec.options.get("min_score", 0.0))
-        specials = self.tokenizer.num_special_tokens_to_add(pair=False)
-        self.window = window_length(spec, model) - specials
+        self.prefix, self.suffix = special_frame(self.tokenizer)
+        self.window = window_length(spec, model) - len(self.prefix) - len(self.suffix)
         if self.window < 8:
             raise PermanentError(f"max_length {spec.max_length} leaves no room for tokens in a window")
         self.stride = int(spec.options.get("stride", self.window // 4))
@@ -121,9 +132,7 @@ class TokenClassificationRunner:
         self.placement = placement_for(spec)
         self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
                              head=softmax_logits, per_token=True)
-        # Where the content sits inside a window with its special tokens ([CLS] … [SEP] for BERT).
-        probe = self.tokenizer.build_inputs_with_special_tokens([-1])
-        self.lead = probe.index(-1)
+        self.lead = len(self.prefix)
         log.info("token classifier %s: window %d, stride %d, labels %s, on %s", ref.version,
                  self.window, self.stride, sorted({t.type for t in self.tags if t.type}),
                  self.placement.describe())
@@ -143,7 +152,7 @@ class TokenClassificationRunner:
                     starts = window_starts(len(ids), self.window, self.stride)
                     records.append(_Text(enc["offset_mapping"][k], enc.word_ids(k), starts, items))
                     for s in starts:
-                        seqs.append(self.tokenizer.build_inputs_with_special_tokens(ids[s:s + self.window]))
+                        seqs.append([*self.prefix, *ids[s:s + self.window], *self.suffix])
                     items += len(starts)
                 yield seqs
 
