@@ -394,8 +394,10 @@ def main() -> int:
     goal = (
         "ratio_bulk >= 10: bulk docs/s over one-request-per-document docs/s against osmem-server "
         "on 127.0.0.1 (opensearch-py, the adapter's mapping). osmem spends milliseconds per full "
-        "article (384-d knn_vector, English + CJK analysis of 2 KB), so 50k articles would take "
-        "tens of minutes either way: both rates are timed on the first "
+        "article (384-d knn_vector, English + CJK analysis of 2 KB), so all 50k would take "
+        f"~{baseline['bulk_extrapolated_s_for_50k'] / 60:.0f} min in bulk and "
+        f"~{baseline['single_extrapolated_s_for_50k'] / 60:.0f} min one by one: both rates are "
+        "timed on the first "
         f"{cluster['full_bulk_docs']} (bulk) and {cluster['full_single_docs']} (single) of the "
         "same 50k articles and extrapolated; ratio_bulk_small_docs repeats it with the articles "
         "less body and vector, where request overhead dominates. local_docs_per_s >= 5000 "
