@@ -89,3 +89,12 @@ def test_static_hosts_answer_first_and_are_still_vetted() -> None:
         ip("127.0.0.5")]
     assert asyncio.run(vetted_addresses("other.test", 80, res)) == [ip("93.184.215.14")]
     assert calls == ["other.test"]
+
+
+def test_the_loopback_guard_of_these_tests_holds() -> None:
+    import socket
+
+    with socket.socket() as s, pytest.raises(AssertionError):
+        s.connect(("10.255.255.1", 80))
+    with pytest.raises(OSError):
+        socket.getaddrinfo("example.com", 80)
