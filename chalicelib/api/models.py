@@ -210,3 +210,27 @@ class DashboardData(_Out):
     top_companies: list[CompanyCount]
     week: list[str] = Field(description="first and last day of the 'this week' window")
     verifier: VerifierInfo | None
+
+
+class FacetBucket(_Out):
+    key: str
+    count: int
+
+
+class SearchHit(BaseModel):
+    """An indexed article without its body and vector, plus a snippet and the score."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    url: str | None = None
+    title: str | None = None
+    snippet: str | None = None
+    score: float | None = None
+
+
+class SearchResponse(_Out):
+    total: int
+    took_ms: float
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetBucket]]

@@ -46,7 +46,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 def build() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [(m, "serialization") for m in (models.ErrorResponse, models.Health, models.Status, models.RunsPage,
-                                        models.RunDetail, models.DashboardData)],
+                                        models.RunDetail, models.DashboardData,
+                                        models.SearchResponse)],
         ref_template="#/components/schemas/{model}")
     bad = _error("a parameter is unknown or invalid; the message says which")
     security = [{"sigv4": []}]
@@ -81,6 +82,27 @@ def build() -> dict[str, Any]:
             ],
             "responses": {"200": _json_response("RunDetail", "the run"), "400": bad,
                           "404": _error("no such run")}}},
+        "/search": {"get": {
+            "operationId": "search",
+            "summary": "Full text + filters + facets, or articles similar to one (vector kNN)",
+            "parameters": [
+                _query("q", {"type": "string", "maxLength": 500}, "full-text query (English and Japanese)"),
+                _query("company", {"type": "string", "maxLength": 200}, "normalised company name (empty: any)"),
+                _query("category", {"type": "string", "maxLength": 200}, "category label (empty: any)"),
+                _query("source", {"type": "string", "maxLength": 200}, "outlet name (empty: any)"),
+                _query("language", {"type": "string", "pattern": "^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$"},
+                       "ISO 639-1 language code (empty: any)"),
+                _query("run_id", {"type": "string", "maxLength": 200}, "only this run's documents (empty: any)"),
+                _query("date_from", {"type": "string", "format": "date"}, "published on or after (YYYY-MM-DD)"),
+                _query("date_to", {"type": "string", "format": "date"}, "published on or before (YYYY-MM-DD)"),
+                _query("similar_to", {"type": "string", "maxLength": 512},
+                       "an article id: articles most similar to it (not with q; empty: none)"),
+                _query("size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, "hits per page"),
+                _query("offset", {"type": "integer", "minimum": 0, "maximum": 9999, "default": 0}, "first hit"),
+                _query("facets", {"type": "boolean", "default": False},
+                       "also count top companies, categories, sources and articles per day"),
+            ],
+            "responses": {"200": _json_response("SearchResponse", "matching articles"), "400": bad}}},
         "/dashboard/data": {"get": {
             "operationId": "dashboardData", "summary": "The data the dashboard draws",
             "parameters": [_query("days", {"type": "integer", "minimum": 1, "maximum": 90, "default": 14},

@@ -31,6 +31,7 @@ from chalicelib.api.params import (
     state_param,
 )
 from chalicelib.factory import get_runtime
+from chalicelib.search.api import InvalidSearchParams, parse_search_params, result_to_json
 
 HERE = Path(__file__).resolve().parent
 bp = Blueprint(__name__)
@@ -93,6 +94,15 @@ def get_run(run_id: str) -> Response:
         return _json(status.run_detail(get_runtime(), rid, chunk_offset=offset, chunk_limit=limit))
     except NotFound as exc:
         raise NotFoundError(str(exc)) from None
+
+
+@bp.route("/search", methods=["GET"], authorizer=iam)
+def search() -> Response:
+    try:
+        query = parse_search_params(bp.current_request.query_params)
+    except InvalidSearchParams as exc:
+        raise BadRequestError(str(exc)) from None
+    return _json(result_to_json(get_runtime().search.search(query)))
 
 
 @bp.route("/dashboard/data", methods=["GET"], authorizer=iam)

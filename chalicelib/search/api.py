@@ -60,6 +60,7 @@ class SearchParams(BaseModel):
 
 
 ALLOWED_PARAMS = tuple(SearchParams.model_fields)
+_TEXT_PARAMS = frozenset({"q", "company", "category", "source", "language", "run_id", "similar_to"})
 
 
 def _message(err: ValidationError) -> str:
@@ -86,8 +87,10 @@ def parse_search_params(params: Mapping[str, str] | None) -> SearchQuery:
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"allowed: {', '.join(ALLOWED_PARAMS)}"
         )
-    # An empty value (``?company=``) means "not given", as a browser form sends it.
-    given = {k: v for k, v in params.items() if v is not None and str(v).strip() != ""}
+    # An empty text filter (``?company=``) means "not given", as a browser form sends it; an
+    # empty number, flag or day is a mistake and answers 400 like any malformed value.
+    given = {k: v for k, v in params.items()
+             if v is not None and not (k in _TEXT_PARAMS and str(v).strip() == "")}
     try:
         p = SearchParams.model_validate(given)
     except ValidationError as e:

@@ -145,7 +145,7 @@ def test_openapi_json_in_the_repo_is_what_the_models_say():
     assert (HERE / "openapi.json").read_text(encoding="utf-8") == openapi.render(), \
         "run: python -m chalicelib.api.openapi > chalicelib/api/openapi.json"
     doc = json.loads(openapi.render())
-    assert set(doc["paths"]) == {"/health", "/status", "/runs", "/runs/{run_id}", "/dashboard/data", "/",
+    assert set(doc["paths"]) == {"/health", "/status", "/runs", "/runs/{run_id}", "/dashboard/data", "/", "/search",
                                  "/openapi.json"}
 
 

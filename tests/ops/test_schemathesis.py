@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from chalicelib.api.routes import HERE
 from tests.conftest import fake_task
@@ -67,4 +68,11 @@ def base_url(tmp_path_factory) -> Iterator[str]:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_api_conforms_to_its_openapi_document(case, base_url):
-    case.call_and_validate(base_url=base_url)
+    excluded = []
+    if case.path == "/search":
+        # /search refuses contradictory combinations (similar_to with q, date_from after
+        # date_to) with a 400 and a message; OpenAPI cannot state dependencies between query
+        # parameters, so "schema-valid request rejected" is the API being right there. Every
+        # other check, server errors included, still runs.
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(base_url=base_url, excluded_checks=excluded)

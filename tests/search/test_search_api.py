@@ -26,7 +26,9 @@ def test_all_parameters():
 def test_defaults_and_empty_values():
     assert parse_search_params({}) == SearchQuery()
     assert parse_search_params(None) == SearchQuery()
-    assert parse_search_params({"company": "", "size": ""}) == SearchQuery()  # a blank form field
+    assert parse_search_params({"company": "", "q": " "}) == SearchQuery()  # a blank text field
+    with pytest.raises(InvalidSearchParams, match="size"):
+        parse_search_params({"size": ""})  # a blank number is a mistake, as the API document says
     assert parse_search_params({"similar_to": "abc"}).similar_to == "abc"
 
 
