@@ -217,6 +217,21 @@ class World:
                 sfn.stop_execution(executionArn=e["executionArn"])
 
 
+def moto_job(job_id: str) -> Any:
+    """moto's own record of a Batch job (to see what TerminateJob did to it)."""
+    from moto.batch.models import batch_backends
+
+    return batch_backends[ACCOUNT][REGION]._jobs[job_id]
+
+
+def hold_running(job_id: str) -> None:
+    """moto's Docker-less Batch finishes a job as it is submitted; put it back to RUNNING,
+    the state a GPU job is in when its run fails elsewhere."""
+    job = moto_job(job_id)
+    job.status = "RUNNING"
+    job.job_stopped = False
+
+
 def history_states(events: list[dict[str, Any]]) -> list[str]:
     from chalicelib.workflow.stepfunctions import states_entered
 

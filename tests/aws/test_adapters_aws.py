@@ -17,20 +17,7 @@ from chalicelib.factory import AWS_SEARCH_LOCAL_NOTE, Runtime, build_runtime, bu
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ledger.dynamodb import DynamoDBLedger
 from chalicelib.workflow.stepfunctions import StepFunctionsWorkflow, execution_arn
-from tests.aws.moto_world import ACCOUNT, REGION, World
-
-
-def _moto_job(job_id: str) -> Any:
-    from moto.batch.models import batch_backends
-
-    return batch_backends[ACCOUNT][REGION]._jobs[job_id]
-
-
-def hold_running(job_id: str) -> None:
-    """moto's Docker-less Batch finishes a job as it is submitted; put it back to RUNNING."""
-    job = _moto_job(job_id)
-    job.status = "RUNNING"
-    job.job_stopped = False
+from tests.aws.moto_world import World, hold_running, moto_job
 
 
 # -- DynamoDB ledger -------------------------------------------------------------------------
@@ -138,9 +125,9 @@ def test_cleanup_terminates_only_the_runs_active_jobs(world: World) -> None:
                  compute=compute, workflow=None, search=None, tasks=None)  # type: ignore[arg-type]
     stopped = stop_run_jobs("r1", rt, "run r1 failed: States.TaskFailed")
     assert sorted(stopped) == sorted([active_a, active_b])
-    assert _moto_job(active_a).stop and _moto_job(active_b).stop
-    assert _moto_job(active_a).job_stopped_reason == "run r1 failed: States.TaskFailed"
-    assert not _moto_job(other_run).stop and not _moto_job(finished).stop
+    assert moto_job(active_a).stop and moto_job(active_b).stop
+    assert moto_job(active_a).job_stopped_reason == "run r1 failed: States.TaskFailed"
+    assert not moto_job(other_run).stop and not moto_job(finished).stop
 
 
 # -- Step Functions --------------------------------------------------------------------------

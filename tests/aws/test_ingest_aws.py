@@ -167,3 +167,38 @@ def test_rejected_input_alerts_through_sns_and_starts_nothing(world: World) -> N
     assert alert["Subject"].startswith("newsops input rejected")
     rejected = w.client("s3").list_objects_v2(Bucket=w.bucket, Prefix="rejected/")["Contents"]
     assert [o["Key"].rsplit("/", 1)[-1] for o in rejected] == ["notgzip.jsonl.gz"]
+
+
+def test_cleanup_handler_on_aws_stops_jobs_records_failure_and_composes_alert(world: World) -> None:
+    """The Cleanup Lambda's handler with the AWS runtime: Batch, S3 and DynamoDB in moto."""
+    import app
+    from chalicelib.compute.base import JobRequest
+    from chalicelib.factory import get_runtime
+    from chalicelib.store.events import object_created_event
+    from tests.aws.moto_world import hold_running, moto_job
+
+    w = world
+    key = "incoming/2026-11-27/cleanup.jsonl.gz"
+    w.client("s3").put_object(Bucket=w.bucket, Key=key, Body=_input(50))
+    rt = get_runtime()
+    info = rt.store.head(key)
+    assert info is not None
+    rid = keys.run_id(key, info.etag)
+    assert app.on_object_created(object_created_event(w.bucket, info), None)["status"] == "started"
+
+    running = rt.compute.submit(JobRequest(name=f"{rid}-embed", queue="", definition="newsops-embed",
+                                           array_size=2, tags={"newsops-run-id": rid}))
+    hold_running(running)
+    error = {"Error": "States.TaskFailed",
+             "Cause": json.dumps({"JobName": f"{rid}-classify", "Status": "FAILED",
+                                  "StatusReason": "Essential container in task exited"})}
+    result = app.cleanup({"run_id": rid, "error": error}, None)
+
+    assert result["subject"] == f"newsops run FAILED at task classify: {rid}"
+    message = json.loads(result["message"])
+    assert message["counts"]["jobs_stopped"] == 1 and message["run_id"] == rid
+    assert moto_job(running).stop
+    report = json.loads(w.client("s3").get_object(Bucket=w.bucket, Key=keys.report(rid))["Body"].read())
+    assert report["verdict"] == "failed" and report["error"]["Error"] == "States.TaskFailed"
+    run = rt.ledger.get_run(rid)
+    assert run is not None and run.state == "FAILED"
