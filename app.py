@@ -8,6 +8,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api.routes import bp as status_api
 from chalicelib.cleanup import fail_run
+from chalicelib.crawl.crawler import run_scheduled as crawl_sources
 from chalicelib.factory import get_runtime
 from chalicelib.indexing import index_run
 from chalicelib.ingest import handle_event
@@ -54,6 +55,13 @@ def cleanup(event: dict[str, Any], context: Any) -> dict[str, str]:
     result = fail_run(event["run_id"], event.get("error"), rt)
     on_run_end(event["run_id"], rt)
     return result
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="crawl")
+def scheduled_crawl(event: Any) -> dict[str, Any]:
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else None
+    return crawl_sources(get_runtime(), remaining_s=remaining)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="verifier")

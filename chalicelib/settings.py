@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     search_index: str = "news"
 
     tasks_file: Path | None = None
+    sources_file: Path | None = None  # crawl sources; default chalicelib/config/sources.json
     chunk_size: int = Field(default=500, ge=1)
     max_chunks: int = Field(default=10_000, ge=1, le=10_000)
     job_attempts: int = Field(default=3, ge=1, le=10)

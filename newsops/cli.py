@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("demo", help="generate a sample batch and run it through the whole pipeline")
     p.add_argument("--articles", type=int, default=240)
     p.add_argument("--chunk-size", type=int, default=40)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=None, help="sample seed (default: a new one per demo)")
+    p.add_argument("--no-crawl", action="store_true",
+                   help="put a generated batch directly instead of crawling the sample site")
 
     p = sub.add_parser("ingest", help="put a .jsonl.gz file under incoming/: this triggers a run")
     p.add_argument("file", type=Path)
@@ -27,6 +29,24 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="start the run of an object already under incoming/ (by key)")
     p.add_argument("key")
+
+    p = sub.add_parser("crawl", help="crawl the configured sources; the batch it writes starts a run")
+    p.add_argument("--sources", type=Path, help="sources file (default: NEWSOPS_SOURCES_FILE or the bundled demo sources)")
+    p.add_argument("--budget", type=float, default=600.0, help="seconds; unfinished work carries over")
+
+    p = sub.add_parser("search", help="search the indexed articles (text, filters, facets, similar)")
+    p.add_argument("q", nargs="?", default="", help="full-text query (English or Japanese)")
+    p.add_argument("--company")
+    p.add_argument("--category")
+    p.add_argument("--source")
+    p.add_argument("--language")
+    p.add_argument("--run-id")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    p.add_argument("--similar", dest="similar_to", metavar="ARTICLE_ID", help="articles similar to this one")
+    p.add_argument("--size", type=int)
+    p.add_argument("--facets", action="store_true", help="top companies, categories, sources, days")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
 
     p = sub.add_parser("status", help="recent runs, or one run's report")
     p.add_argument("run_id", nargs="?")
@@ -48,11 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from newsops.demo import run_demo
 
-        return run_demo(articles=args.articles, chunk_size=args.chunk_size, seed=args.seed)
+        return run_demo(articles=args.articles, chunk_size=args.chunk_size, seed=args.seed,
+                        crawl_site=not args.no_crawl)
     if args.command == "ingest":
         return _ingest(args.file, args.batch_id)
     if args.command == "run":
         return _run(args.key)
+    if args.command == "search":
+        return _search(args)
+    if args.command == "crawl":
+        return _crawl(args.sources, args.budget)
     if args.command == "status":
         return _status(args.run_id, args.limit)
     if args.command == "serve":
@@ -97,6 +122,52 @@ def _run(key: str) -> int:
         if outcome.status == "duplicate":
             print(f"run {outcome.run_id} already exists for this object (one run per object version)")
         return print_run_summary(rt, outcome.run_id or "")
+
+
+def _search(args: argparse.Namespace) -> int:
+    from chalicelib.search.api import InvalidSearchParams, parse_search_params, result_to_json
+    from newsops.local import local_runtime
+
+    names = ("q", "company", "category", "source", "language", "run_id", "date_from", "date_to",
+             "similar_to", "size")
+    params = {n: str(getattr(args, n)) for n in names if getattr(args, n) not in (None, "")}
+    if args.facets:
+        params["facets"] = "true"
+    try:
+        query = parse_search_params(params)
+    except InvalidSearchParams as exc:
+        print(f"newsops search: {exc}", file=sys.stderr)
+        return 2
+    with local_runtime() as rt:
+        result = result_to_json(rt.search.search(query))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{result['total']} articles ({result['took_ms']:.1f} ms)")
+    for hit in result["hits"]:
+        companies = ", ".join(sorted({c.get("normalized") or c.get("name", "")
+                                      for c in hit.get("companies") or []}))
+        category = (hit.get("category") or {}).get("label") or "-"
+        print(f"  {hit['id']}  [{category}]  {hit.get('title', '')}")
+        print(f"      {hit.get('source') or ''}  {hit.get('published') or ''}  {companies}")
+    for name, buckets in result["facets"].items():
+        print(f"{name}: " + ", ".join(f"{b['key']} ({b['count']})" for b in buckets[:10]))
+    return 0
+
+
+def _crawl(sources_file: Path | None, budget_s: float) -> int:
+    from chalicelib.crawl.crawler import crawl
+    from chalicelib.crawl.sources import load_sources
+    from newsops.local import local_runtime
+    from newsops.summary import print_crawl_summary, print_run_summary
+
+    with local_runtime() as rt:
+        report = crawl(rt, load_sources(sources_file or rt.settings.sources_file), budget_s=budget_s)
+        print_crawl_summary(report)
+        if not report.batch_key:
+            return 0
+        info = rt.store.head(report.batch_key)
+        return print_run_summary(rt, keys.run_id(report.batch_key, info.etag)) if info else 1
 
 
 def _status(run_id: str | None, limit: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from chalicelib import keys
 from chalicelib.factory import Runtime
@@ -44,3 +45,17 @@ def print_run_summary(rt: Runtime, run_id: str) -> int:
     print(f"  verdict: {report.verdict.upper()}")
     print(f"  report:  {rt.store.uri(keys.report(run_id))}")
     return 0 if report.verdict == "ok" else 1
+
+
+def print_crawl_summary(report: Any) -> None:
+    """Per source: fetched, new, duplicate, 304, skipped and errors by reason, bytes, seconds."""
+    doc = report.to_dict()
+    print()
+    print(f"crawl {doc['crawl_id']}: {doc.get('articles', 0)} new articles in {doc.get('seconds', 0):.1f}s"
+          f"{' (out of budget: the rest carries over)' if doc.get('out_of_budget') else ''}")
+    for name, s in sorted(doc.get("sources", {}).items()):
+        extra = ", ".join(f"{k} {v}" for k, v in {**s.get("skipped", {}), **s.get("errors", {})}.items())
+        print(f"  {name:<24} fetched {s.get('fetched', 0):>3}  new {s.get('new', 0):>3}  "
+              f"duplicate {s.get('duplicate', 0):>3}  304 {s.get('not_modified', 0):>2}  "
+              f"{s.get('bytes', 0) / 1024:7.0f} KiB  {extra}")
+    print(f"  batch: {doc.get('batch_key') or 'none (nothing new)'}")

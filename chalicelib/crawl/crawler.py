@@ -473,3 +473,15 @@ def crawl(rt: Any, sources: SourcesConfig, *, budget_s: float = 600.0,
           now: datetime | None = None, resolver: Resolver | None = None) -> CrawlReport:
     """The scheduled handler's call: crawl with the runtime's store and ledger."""
     return crawl_into(rt.store, rt.ledger, sources, budget_s=budget_s, now=now, resolver=resolver)
+
+
+# Time kept back from a Lambda's remaining time for the handler's own exit.
+_HANDLER_RESERVE_S = 30.0
+
+
+def run_scheduled(rt: Any, *, remaining_s: float | None = None) -> dict[str, Any]:
+    """The ``@app.schedule`` crawl: the configured sources, within the Lambda's time left."""
+    from chalicelib.crawl.sources import load_sources
+
+    budget = max(10.0, remaining_s - _HANDLER_RESERVE_S) if remaining_s else 600.0
+    return crawl(rt, load_sources(rt.settings.sources_file), budget_s=budget).to_dict()
