@@ -37,7 +37,7 @@ def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = T
     """moto with fake credentials and (unless told not to) the pipeline patches; nothing leaves the process."""
     from moto import mock_aws
 
-    from tests.support.moto_patches import patched_moto
+    from tests.support.moto_patches import atomic_dynamodb_writes, patched_moto
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
@@ -50,7 +50,7 @@ def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = T
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        with mock_aws(config=moto_config(execute=execute)), \
+        with mock_aws(config=moto_config(execute=execute)), atomic_dynamodb_writes(), \
                 patched_moto(batch_casing=batch_casing, states_errors=states_errors):
             yield
     finally:

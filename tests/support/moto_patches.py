@@ -14,6 +14,11 @@ runs into; both are fixed here for the tests only, never in the product:
    ``States.TaskFailed`` inside a Map surfaces as an unhandled ``ValueError`` and only
    ``States.ALL`` catches it. The patch builds a ``StatesErrorName`` for those names.
 
+A third, ``atomic_dynamodb_writes``, is no moto bug but a service guarantee moto does not give:
+DynamoDB applies a conditional write atomically, moto checks the condition and then writes
+without a lock, so two threads can both "win" a claim. The concurrency tests of the run claim
+test our use of the condition, not moto's thread scheduling, so they run with writes serialised.
+
 ``tests/aws/test_moto_patches.py`` runs unpatched moto under ``xfail(strict=True)``: the day
 moto fixes either gap, that test passes, fails the suite, and this module can go.
 """
@@ -72,6 +77,28 @@ def _error_name(error_name: str | None) -> Any:
     if error_name is not None and error_name.startswith("States."):
         return StatesErrorName.from_name(error_name)
     return CustomErrorName(error_name)
+
+
+@contextmanager
+def atomic_dynamodb_writes() -> Iterator[None]:
+    """Serialise moto's DynamoDB item writes, as the service makes each one atomic."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialised(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    with ExitStack() as stack:
+        for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+            stack.enter_context(mock.patch.object(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name))))
+        yield
 
 
 @contextmanager
