@@ -111,13 +111,18 @@ def patched_moto(*, batch_casing: bool = True, states_errors: bool = True) -> It
             f"tests/support/moto_patches.py targets moto {MOTO_VERSION}, found {moto.__version__}: "
             "re-check the patches against the new version (and the xfail test that tracks them)"
         )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
-        iteration_worker,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_batch,
-    )
+    try:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+            iteration_worker,
+        )
+        from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_batch,
+        )
+    except ModuleNotFoundError as exc:  # moto's extra "stepfunctions" is not installed
+        raise RuntimeError(
+            f"moto's Step Functions interpreter needs {exc.name} (antlr4-python3-runtime==4.13.2, "
+            "the dependency of moto[stepfunctions]); install requirements-dev.txt") from exc
 
     batch = state_task_service_batch.StateTaskServiceBatch
     with ExitStack() as stack:
