@@ -46,4 +46,6 @@ def object_from_event(event: dict[str, Any]) -> tuple[str, str, str | None, int 
         raise ValueError("S3 event without an object key")
     from urllib.parse import unquote_plus
 
-    return bucket, unquote_plus(obj["key"]), obj.get("etag"), obj.get("size"), obj.get("version-id")
+    # AWS sends "etag"; some emulators send "eTag".
+    etag = obj.get("etag") or obj.get("eTag")
+    return bucket, unquote_plus(obj["key"]), etag, obj.get("size"), obj.get("version-id")
