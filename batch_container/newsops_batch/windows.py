@@ -41,3 +41,17 @@ def best_context(n_tokens: int, size: int, starts: list[int], window_outputs: li
         best[start:end] = np.where(better, context, best[start:end])
         out[start:end][better] = rows[better]
     return out
+
+
+def owners(n_tokens: int, starts: list[int], lengths: list[int]) -> np.ndarray:
+    """Per token, the index of the window whose prediction it takes (as ``best_context`` picks)."""
+    owner = np.zeros(n_tokens, dtype=np.int64)
+    best = np.full(n_tokens, -1, dtype=np.int64)
+    for k, (start, length) in enumerate(zip(starts, lengths, strict=True)):
+        end = start + length
+        pos = np.arange(start, end)
+        context = np.minimum(pos - start, end - 1 - pos)
+        better = context > best[start:end]
+        best[start:end] = np.where(better, context, best[start:end])
+        owner[start:end] = np.where(better, k, owner[start:end])
+    return owner
