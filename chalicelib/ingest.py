@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 
 from chalicelib import keys
@@ -228,7 +229,7 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
                         record=loads_or_text(line)).model_dump(exclude_none=True)))
                     continue
                 counts["valid"] += 1
-                buf.add(article.model_dump_json(exclude_none=True).encode() + b"\n")
+                buf.add(_normalized_line(line, article))
                 if buf.records >= chunk_size:
                     flush(buf)
                     buf = _ChunkBuffer()
@@ -249,6 +250,25 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
                 rt.store.delete(k)
             raise RejectedInput("not JSON lines: no line of the input is a JSON object")
     return _Split(chunks, counts)
+
+
+def _normalized_line(line: bytes, article: Article) -> bytes:
+    """The chunk line: the input line itself, with the derived id and language prepended.
+
+    Re-serialising every article costs as much as validating it; prepending keys the input
+    did not carry keeps the line valid JSON (no key twice) and unknown fields verbatim. A key
+    present but empty (``"id": null``) takes the full re-serialisation.
+    """
+    absent = article._absent
+    stripped = line.strip()
+    if article._given_empty or not stripped.startswith(b"{") or stripped[1:].lstrip().startswith(b"}"):
+        return article.model_dump_json(exclude_none=True).encode() + b"\n"
+    extra = b""
+    if "id" in absent:
+        extra += b'"id":' + orjson.dumps(article.id) + b","
+    if "language" in absent:
+        extra += b'"language":' + orjson.dumps(article.language) + b","
+    return b"{" + extra + stripped[1:] + b"\n"
 
 
 def _validate(line: bytes) -> tuple[str, Article | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from chalicelib import keys
 
@@ -36,8 +36,16 @@ class Article(BaseModel):
     language: str | None = None
     id: str | None = None
 
+    # Which of id/language the input line did not carry at all: ingest prepends those to the
+    # line instead of re-serialising the whole article.
+    _absent: frozenset[str] = PrivateAttr(default=frozenset())
+    _given_empty: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _derive(self) -> Article:
+        self._absent = frozenset({"id", "language"} - self.model_fields_set)
+        self._given_empty = ("id" in self.model_fields_set and not self.id) or (
+            "language" in self.model_fields_set and not self.language)
         if not self.id:
             self.id = keys.article_id(self.url)
         if not self.language:

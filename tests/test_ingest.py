@@ -96,3 +96,17 @@ def test_single_chunk_runs_as_a_plain_job_and_many_as_an_array(make_runtime):
         doc = json.loads(f.read_text())
         sizes[doc["name"]] = sum(doc["children"].values())
     assert sizes == {f"{one}-a": 1, f"{one}-b": 1, f"{many}-a": 3, f"{many}-b": 3}
+
+
+def test_chunk_lines_keep_unknown_fields_and_carry_derived_ids(make_runtime):
+    rt = make_runtime(chunk_size=10)
+    records = [article(1, extra={"tags": ["a"]}), article(2, id=None), article(3, id="given-3"),
+               {**article(4), "language": None}]
+    del records[0]["language"]
+    _, rid = put_incoming(rt, "fields.jsonl.gz", jsonl_gz(records))
+    lines = decode(rt.store.get(keys.chunk(rid, 0)))
+    assert lines[0]["extra"] == {"tags": ["a"]} and lines[0]["language"] == "en"
+    assert lines[0]["id"] == keys.article_id("https://news.example/1")
+    assert lines[1]["id"] == keys.article_id("https://news.example/2")
+    assert lines[2]["id"] == "given-3"
+    assert lines[3]["language"] == "en"
