@@ -134,7 +134,9 @@ class LocalCompute(Compute):
         out = [self._status(j) for j in jobs if j.request.name.startswith(name_prefix)]
         return [s for s in out if s.status in states]
 
-    def terminate(self, job_id: str, reason: str) -> None:
+    def terminate(self, job_id: str, reason: str, *, wait_s: float = 30.0) -> None:
+        """Kill the job's running process groups, fail its pending children, and return once
+        nothing of it runs (bounded), so "no job left running" holds when the caller goes on."""
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
@@ -142,9 +144,18 @@ class LocalCompute(Compute):
         with job.lock:
             if job.terminated is None:
                 job.terminated = reason
+            for child in job.children:
+                if child.state == "RUNNABLE":
+                    # Not started: it never will be (its pool slot sees `terminated` and returns).
+                    child.state = "FAILED"
+                    child.attempts.append({"reason": f"terminated: {reason}", "exit_code": None})
             procs = [c.proc for c in job.children if c.proc is not None]
         for proc in procs:
             _kill_group(proc)
+        deadline = time.monotonic() + wait_s
+        while self._status(job).status in ACTIVE_STATES and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._persist(job)
 
     def wait(self, job_id: str, *, poll_s: float = 0.2, cancelled: threading.Event | None = None) -> JobStatus:
         with self._lock:
@@ -152,7 +163,6 @@ class LocalCompute(Compute):
         while not job.finished.wait(poll_s):
             if cancelled is not None and cancelled.is_set():
                 self.terminate(job_id, "workflow task cancelled")
-                job.finished.wait()
                 break
         return self._status(job)
 
@@ -185,8 +195,10 @@ class LocalCompute(Compute):
                 # has already marked the job, so no attempt can slip past a termination.
                 with job.lock:
                     if job.terminated:
-                        child.state = "FAILED"
-                        child.attempts.append({"reason": f"terminated: {job.terminated}", "exit_code": None})
+                        if child.state != "FAILED":  # terminate() already recorded a pending child
+                            child.state = "FAILED"
+                            child.attempts.append({"reason": f"terminated: {job.terminated}",
+                                                   "exit_code": None})
                         return
                     child.state = "RUNNING"
                     job.started = job.started or time.time()
@@ -231,6 +243,8 @@ class LocalCompute(Compute):
             states = Counter(c.state for c in job.children)
             if job.done:
                 status = "SUCCEEDED" if states.get("SUCCEEDED", 0) == len(job.children) else "FAILED"
+            elif job.terminated and not states.get("RUNNING"):
+                status = "FAILED"  # killed; the pool threads only have bookkeeping left
             elif states.get("RUNNING"):
                 status = "RUNNING"
             else:
