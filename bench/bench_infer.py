@@ -22,6 +22,16 @@ On CUDA the same runs report tokens/s against the card's bf16 ceiling:
     FLOPs per token  = 2 * layers * (4 d^2 + 2 d d_ff + 2 s d)   (projections, FFN, attention
                                                                  at mean sequence length s)
 with peak = 790e12 on H100-class cards (an 8192^3 bf16 matmul's practical rate).
+
+What this 2-core AMD EPYC (Zen 4, AVX512-BF16) shows (bench/results/infer.json): batching alone
+buys almost nothing here (fp32 engine ~1.06x the naive loop: one 256-token text already makes
+GEMMs big enough for two cores, and sorting removes the padding the naive loop never had); the
+gain is bf16 on native bf16 units, ~1.8-2.1x for MiniLM, capped by attention and element-wise
+work. All tasks reach ~2.4x because the category reuses the embedding pass; the company tagger
+gains ~1.25x with the precision guard (about a quarter of its windows are re-run in fp32 to keep
+spans identical) and ~1.9x without it (then ~4% of texts differ in a span). The issue's CPU
+targets (2.5x embedding, 4x all tasks) are not met on this machine; on a loaded machine the
+naive loop suffers more than the engine and ratios grow, which is why rounds are interleaved.
 """
 
 from __future__ import annotations
@@ -422,18 +432,38 @@ def run_bench(n: int, rounds: int, random_init: bool, text_share: float) -> dict
         return {"metrics": metrics, "baseline": baseline, "extra": extra}
 
 
+def _reset_peak_rss() -> bool:
+    """Linux resets a process's peak RSS (VmHWM) on writing 5 to clear_refs: the variant's own
+    peak can then be told apart from the loading that every variant shares."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_rss_mb()
+
+
 def rss_probe(variant: str, n: int) -> dict[str, float]:
     """Peak RSS of one variant doing all tasks on ``n`` texts, in this fresh process."""
     with tempfile.TemporaryDirectory(prefix="bench-infer-rss-") as tmp:
         texts = make_texts(n)
         r = load_runners(Path(tmp), False)
+        loaded = peak_rss_mb()
+        reset = _reset_peak_rss()
         if variant == "engine":
             engine_all(r, texts)
         else:
             naive_embed(r.embedding, texts)
             naive_category(r.category, texts)
             naive_spans(r.token, texts)
-    return {"peak_rss_mb": round(peak_rss_mb(), 1)}
+        peak = _vm_hwm_mb() if reset else peak_rss_mb()
+    return {"peak_rss_mb": round(peak, 1), "loading_peak_rss_mb": round(loaded, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,16 +476,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rss-texts", type=int, default=300)
     p.add_argument("--rss-probe", choices=("engine", "naive"), help=argparse.SUPPRESS)
     p.add_argument("--no-write", action="store_true", help="print only; keep bench/results as is")
+    p.add_argument("--rss-only", action="store_true",
+                   help="measure only the peak RSS figures and update bench/results/infer.json")
     args = p.parse_args(argv)
     if args.rss_probe:
         print(json.dumps(rss_probe(args.rss_probe, args.rss_texts)))
         return 0
 
-    result = run_bench(args.texts, args.rounds, args.random_init, args.text_share)
-    metrics, baseline = result["metrics"], result["baseline"]
     script = Path(__file__).resolve()
-    metrics["peak_rss_mb"] = run_fresh(script, "--rss-probe", "engine", "--rss-texts", str(args.rss_texts))["peak_rss_mb"]
-    baseline["peak_rss_mb"] = run_fresh(script, "--rss-probe", "naive", "--rss-texts", str(args.rss_texts))["peak_rss_mb"]
+    rss = {v: run_fresh(script, "--rss-probe", v, "--rss-texts", str(args.rss_texts)) for v in ("engine", "naive")}
+    if args.rss_only:
+        from bench.benchfile import RESULTS
+
+        doc = json.loads((RESULTS / "infer.json").read_text())
+        metrics, baseline = doc["metrics"], doc["baseline"]
+        result = {"extra": {k: v for k, v in doc.items()
+                            if k not in ("name", "machine", "metrics", "baseline", "ratio", "goal")}}
+    else:
+        result = run_bench(args.texts, args.rounds, args.random_init, args.text_share)
+        metrics, baseline = result["metrics"], result["baseline"]
+    metrics["peak_rss_mb"] = rss["engine"]["peak_rss_mb"]
+    baseline["peak_rss_mb"] = rss["naive"]["peak_rss_mb"]
+    metrics["loading_peak_rss_mb"] = rss["engine"]["loading_peak_rss_mb"]
+    result["extra"]["rss_texts"] = args.rss_texts
     for k in sorted(metrics):
         print(f"  {k:40s} {metrics[k]:>12}   naive {baseline.get(k, '')}")
     if not args.no_write:
