@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -99,11 +100,14 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runt
     ledger = SqliteLedger(home / "ledger.sqlite3")
     alerts = LocalAlertSink(home / "alerts.jsonl")
     # Workers run the batch entrypoint against the same home, whatever their cwd.
-    worker_env = {"NEWSOPS_HOME": str(home), "NEWSOPS_BACKEND": "local"}
+    workers = settings.workers or os.cpu_count() or 1
+    # One worker per core: each worker's torch gets its share of the cores, not all of them.
+    worker_env = {"NEWSOPS_HOME": str(home), "NEWSOPS_BACKEND": "local",
+                  "NEWSOPS_TORCH_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
     if settings.tasks_file:
         worker_env["NEWSOPS_TASKS_FILE"] = str(settings.tasks_file.resolve())
     commands = {f"{settings.job_definition_prefix}-{t.name}": t.command for t in tasks.tasks if t.command}
-    compute = LocalCompute(home, workers=settings.workers, base_env=worker_env, commands=commands)
+    compute = LocalCompute(home, workers=workers, base_env=worker_env, commands=commands)
     search = LocalSearchIndex(home / "search.sqlite3")
 
     def resolve_lambda(name: str) -> Any:

@@ -29,6 +29,7 @@ from chalicelib.factory import Runtime
 from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
 from chalicelib.ledger.base import RunRecord
 from chalicelib.lineage import code_version
+from chalicelib.registry import RegistryError, pin_models
 from chalicelib.schema import (
     Article,
     ChunkInfo,
@@ -56,7 +57,7 @@ class RejectedInput(Exception):
 @dataclass
 class IngestOutcome:
     run_id: str | None
-    status: str  # "started" | "duplicate" | "rejected" | "ignored"
+    status: str  # "started" | "duplicate" | "rejected" | "blocked" | "ignored"
     reason: str = ""
     articles: dict[str, int] = field(default_factory=dict)
     chunks: int = 0
@@ -78,6 +79,17 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
                   version: str | None = None) -> IngestOutcome:
     rid = keys.run_id(key, etag)
     started = time.time()
+    try:
+        # Resolved before the claim: a missing or corrupt model blocks the run without using
+        # up its id, so `newsops run KEY` (or a redelivery) starts it once the model is fixed.
+        models = pin_models(rt.store, rt.tasks.tasks)
+    except RegistryError as exc:
+        rt.alerts.publish(Alert(
+            subject=f"newsops run blocked: model not available for {key.rsplit('/', 1)[-1]}",
+            severity="error", reason=str(exc), run_id=rid, stage="ingest",
+            look_at=["newsops model list", rt.store.uri(key)]))
+        log.error("run %s not started: %s", rid, exc)
+        return IngestOutcome(rid, "blocked", str(exc))
     if not rt.ledger.claim_run(RunRecord(run_id=rid, input_key=key, etag=etag,
                                          detail={"t_ingest_start": started})):
         log.info("duplicate event for %s: run %s already claimed", key, rid)
@@ -96,7 +108,7 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
         input=InputRef(uri=rt.store.uri(key), key=key, etag=etag, version=version, size=size),
         chunk_size=chunk_size, chunks=split.chunks, articles=split.counts,
         tasks=rt.tasks.tasks, code_version=code_version(),
-        models={t.name: {"version": t.model_version, "uri": t.model} for t in rt.tasks.tasks},
+        models=models,
     )
     rt.store.put(keys.manifest(rid), manifest.model_dump_json(indent=2).encode())
     payload = execution_input(rt, rid, len(split.chunks))

@@ -110,3 +110,11 @@ def test_chunk_lines_keep_unknown_fields_and_carry_derived_ids(make_runtime):
     assert lines[1]["id"] == keys.article_id("https://news.example/2")
     assert lines[2]["id"] == "given-3"
     assert lines[3]["language"] == "en"
+
+
+def test_a_missing_registry_model_blocks_the_run_without_using_up_its_id(make_runtime):
+    rt = make_runtime(tasks=[fake_task("t", model="registry:t", model_version="prod")])
+    key, rid = put_incoming(rt, "m.jsonl.gz", jsonl_gz([article(1)]))
+    assert rt.ledger.get_run(rid) is None  # not claimed: it can start once the model exists
+    alerts = rt.alerts.read()
+    assert len(alerts) == 1 and "blocked" in alerts[0]["subject"] and alerts[0]["run_id"] == rid
