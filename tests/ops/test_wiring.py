@@ -1,4 +1,4 @@
-"""The proposed app.py wiring, end to end through the local pipeline: every log line of the run's
+"""app.py's wiring, end to end through the local pipeline: every log line of the run's
 Lambdas carries its run id, the run's metrics are emitted once, the schedules answer."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def wired(tmp_path):
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps({"tasks": [fake_task("t", attempts=1)]}))
     rt = build_runtime(Settings(home=tmp_path / "home", tasks_file=tasks, workers=2, retry_interval_scale=0.0,
-                                queue_wait_s=30, chunk_size=5), app_module="tests.ops.wired_app")
+                                queue_wait_s=30, chunk_size=5), app_module="app")
     set_runtime(rt)
     yield rt
     rt.close()
@@ -46,7 +46,7 @@ def test_a_run_through_the_wired_app(wired, monkeypatch):
     metrics = [m for m in _jsonl(home / "metrics.jsonl") if "Articles" in m]
     assert sorted((m["run_id"], m["Failures"][0]) for m in metrics) == sorted([(ok, 0.0), (bad, 1.0)])
 
-    from tests.ops import wired_app
+    import app as wired_app
 
     with Client(wired_app.app) as client:
         event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
