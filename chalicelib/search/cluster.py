@@ -117,13 +117,21 @@ class ClusterSearchIndex(SearchIndex):
 
     # -- what each client does its own way ----------------------------------------------------
 
-    @abstractmethod
+    # The client library's ``helpers`` module: both libraries' streaming_bulk and scan take
+    # the same arguments, so one implementation serves both.
+    _helpers: Any
+
     def _send_bulk(self, actions: list[Action]) -> Iterable[tuple[bool, dict[str, Any]]]:
         """The client's streaming_bulk over one batch: never raises for item errors."""
+        return self._helpers.streaming_bulk(
+            self.client, actions, chunk_size=len(actions),
+            max_chunk_bytes=self.bulk_policy.max_request_bytes,
+            raise_on_error=False, raise_on_exception=False, max_retries=0,
+        )
 
-    @abstractmethod
     def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every hit of a query (the client's scan helper)."""
+        return self._helpers.scan(self.client, index=self.alias, query=body, size=1000)
 
     @property
     @abstractmethod

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, helpers
 
-from chalicelib.search.bulk import Action
 from chalicelib.search.cluster import ClusterSearchIndex
 from chalicelib.search.mapping import Product
 
@@ -32,18 +30,10 @@ class ElasticsearchSearchIndex(ClusterSearchIndex):
     """``dialect`` is the server's product; it is ``"elasticsearch"`` except in the tests, which
     drive this client against an OpenSearch-compatible server."""
 
+    _helpers = helpers
+
     def __init__(self, client: Elasticsearch, *, dialect: Product = "elasticsearch", **kw: Any) -> None:
         super().__init__(client, dialect=dialect, **kw)
-
-    def _send_bulk(self, actions: list[Action]) -> Iterable[tuple[bool, dict[str, Any]]]:
-        return helpers.streaming_bulk(
-            self.client, actions, chunk_size=len(actions),
-            max_chunk_bytes=self.bulk_policy.max_request_bytes,
-            raise_on_error=False, raise_on_exception=False, max_retries=0,
-        )
-
-    def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        return helpers.scan(self.client, index=self.alias, query=body, size=1000)
 
     @property
     def _request_errors(self) -> tuple[type[BaseException], ...]:

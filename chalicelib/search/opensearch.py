@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -12,7 +11,6 @@ from opensearchpy import OpenSearch, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
-from chalicelib.search.bulk import Action
 from chalicelib.search.cluster import ClusterSearchIndex
 from chalicelib.search.errors import SearchConfigError
 
@@ -81,19 +79,11 @@ def connect_opensearch(
 
 
 class OpenSearchSearchIndex(ClusterSearchIndex):
+    _helpers = helpers
+
     def __init__(self, client: OpenSearch, **kw: Any) -> None:
         kw.setdefault("dialect", "opensearch")
         super().__init__(client, **kw)
-
-    def _send_bulk(self, actions: list[Action]) -> Iterable[tuple[bool, dict[str, Any]]]:
-        return helpers.streaming_bulk(
-            self.client, actions, chunk_size=len(actions),
-            max_chunk_bytes=self.bulk_policy.max_request_bytes,
-            raise_on_error=False, raise_on_exception=False, max_retries=0,
-        )
-
-    def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        return helpers.scan(self.client, index=self.alias, query=body, size=1000)
 
     @property
     def _request_errors(self) -> tuple[type[BaseException], ...]:
