@@ -41,3 +41,11 @@ def window_length(spec: TaskSpec, model: Any) -> int:
     """The task's max length, never past the model's position embeddings."""
     limit = getattr(model.config, "max_position_embeddings", None) or spec.max_length
     return min(spec.max_length, int(limit))
+
+
+def load_task_model(spec: TaskSpec, context: Any, model_class: Any) -> tuple[str, Any, Any, Placement]:
+    """What every HF-model task starts with: (model version, fast tokenizer, model, placement),
+    with the model resolved through the job context (registry pin, verified cache)."""
+    ref = context.model_ref(spec)
+    tokenizer, model = load_pretrained(ref.local_dir(context.cache_root), model_class)
+    return ref.version, tokenizer, model, placement_for(spec)

@@ -14,7 +14,7 @@ import numpy as np
 
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.engine import Engine, growing_slices, mean_pool_normalized
-from newsops_batch.loading import load_pretrained, placement_for, window_length
+from newsops_batch.loading import load_task_model, window_length
 from newsops_batch.tasks import JobContext, article_text, handles
 
 log = logging.getLogger("newsops.batch.embedding")
@@ -26,15 +26,13 @@ class EmbeddingRunner:
 
         context = context or JobContext()
         self.spec = spec
-        ref = context.model_ref(spec)
-        self.model_version = ref.version
-        self.tokenizer, model = load_pretrained(ref.local_dir(context.cache_root), AutoModel)
+        self.model_version, self.tokenizer, model, self.placement = load_task_model(
+            spec, context, AutoModel)
         self.max_length = window_length(spec, model)
-        self.placement = placement_for(spec)
         self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
                              head=mean_pool_normalized)
         self.dim = int(model.config.hidden_size)
-        log.info("embedding model %s on %s", ref.version, self.placement.describe())
+        log.info("embedding model %s on %s", self.model_version, self.placement.describe())
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length,

@@ -14,7 +14,7 @@ import numpy as np
 
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
-from newsops_batch.loading import load_pretrained, placement_for, window_length
+from newsops_batch.loading import load_task_model, window_length
 from newsops_batch.tasks import JobContext, article_text
 
 log = logging.getLogger("newsops.batch.text_classification")
@@ -26,16 +26,13 @@ class TextClassificationRunner:
 
         context = context or JobContext()
         self.spec = spec
-        ref = context.model_ref(spec)
-        self.model_version = ref.version
-        self.tokenizer, model = load_pretrained(ref.local_dir(context.cache_root),
-                                                AutoModelForSequenceClassification)
+        self.model_version, self.tokenizer, model, self.placement = load_task_model(
+            spec, context, AutoModelForSequenceClassification)
         self.labels = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
         self.max_length = window_length(spec, model)
-        self.placement = placement_for(spec)
         self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
                              head=softmax_logits)
-        log.info("text classifier %s (%d labels) on %s", ref.version, len(self.labels),
+        log.info("text classifier %s (%d labels) on %s", self.model_version, len(self.labels),
                  self.placement.describe())
 
     def probabilities(self, texts: Sequence[str]) -> list[np.ndarray | Exception]:

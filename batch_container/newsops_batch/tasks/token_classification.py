@@ -27,7 +27,7 @@ from chalicelib.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
 from newsops_batch.errors import PermanentError
-from newsops_batch.loading import load_pretrained, placement_for, window_length
+from newsops_batch.loading import load_task_model, window_length
 from newsops_batch.tasks import JobContext, article_text, handles
 from newsops_batch.windows import best_context, owners, window_starts
 
@@ -120,10 +120,8 @@ class TokenClassificationRunner:
 
         context = context or JobContext()
         self.spec = spec
-        ref = context.model_ref(spec)
-        self.model_version = ref.version
-        self.tokenizer, model = load_pretrained(ref.local_dir(context.cache_root),
-                                                AutoModelForTokenClassification)
+        self.model_version, self.tokenizer, model, self.placement = load_task_model(
+            spec, context, AutoModelForTokenClassification)
         id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         self.tags = [parse_tag(id2label[i]) for i in range(len(id2label))]
         wanted = spec.options.get("labels")
@@ -136,7 +134,6 @@ class TokenClassificationRunner:
         self.stride = int(spec.options.get("stride", self.window // 4))
         if not 0 <= self.stride < self.window:
             raise PermanentError(f"stride {self.stride} must be >= 0 and < the window ({self.window})")
-        self.placement = placement_for(spec)
         self.engine = Engine(model, self.placement, pad_token_id=self.tokenizer.pad_token_id,
                              head=softmax_logits, per_token=True)
         self.guard = float(spec.options.get("guard_logits", 0.3)) if self.placement.amp_dtype else 0.0
@@ -145,7 +142,7 @@ class TokenClassificationRunner:
                             per_token=True) if self.guard > 0 else None
         self.guard_reruns = 0
         self.lead = len(self.prefix)
-        log.info("token classifier %s: window %d, stride %d, labels %s, on %s", ref.version,
+        log.info("token classifier %s: window %d, stride %d, labels %s, on %s", self.model_version,
                  self.window, self.stride, sorted({t.type for t in self.tags if t.type}),
                  self.placement.describe())
 
