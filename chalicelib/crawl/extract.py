@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from trafilatura import bare_extraction
 
 from chalicelib.crawl.charset import decode_page
-from chalicelib.crawl.feeds import Entry
+from chalicelib.crawl.feeds import Entry, iso_timestamp
 
 # lxml refuses a str that still carries an XML encoding declaration (XHTML pages do).
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
@@ -35,16 +34,6 @@ class Extracted:
     method: str  # "trafilatura" or "feed_summary"
     encoding: str
     repaired: bool
-
-
-def _published(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).isoformat()
 
 
 def _language(value: str | None) -> str | None:
@@ -91,7 +80,7 @@ def extract_article(body: bytes, url: str, *, declared_charset: str | None = Non
         raise ExtractionFailed(f"no text in {url}")
     if not title:
         title = text.split("\n", 1)[0][:200]
-    published = (entry.published if entry and entry.published else None) or _published(
+    published = (entry.published if entry and entry.published else None) or iso_timestamp(
         getattr(doc, "date", None))
     return Extracted(
         title=title,

@@ -145,14 +145,15 @@ def parse_sitemap(body: bytes, base_url: str) -> Discovery:
             children.append(url)
         elif name == "url":
             when = fields.get("publication_date") or fields.get("lastmod") or None
-            entries.append(Entry(url=url, title=fields.get("title", ""), published=_iso(when)))
+            entries.append(Entry(url=url, title=fields.get("title", ""), published=iso_timestamp(when)))
     if not entries and not children:
         raise FeedError("sitemap_malformed", f"no <url> or <sitemap> in <{root.tag}>")
     entries.sort(key=lambda x: x.published or "", reverse=True)
     return Discovery(entries, children, partial=bool(parser.error_log))
 
 
-def _iso(value: str | None) -> str | None:
+def iso_timestamp(value: str | None) -> str | None:
+    """An ISO 8601 time in UTC, or None for a missing or unreadable one."""
     if not value:
         return None
     try:
