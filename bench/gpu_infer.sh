@@ -5,16 +5,17 @@
 #   .whl/  wheels of pydantic, pydantic-core, annotated-types, typing-inspection, orjson (cp312)
 #   .gpu/minilm-tokenizer/  vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json
 set -euo pipefail
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD:$PWD/batch_container
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,power.draw --format=csv | tee "$out/gpu.txt"
+nproc; nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,power.draw --format=csv | tee "$out/gpu.txt"
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
 common=(--random-init --tokenizer .gpu/minilm-tokenizer --no-rss --rounds 4 --batch-tokens "${BATCH_TOKENS:-65536}")
 python3 bench/bench_infer.py "${common[@]}" --config minilm --texts "${TEXTS_MINILM:-4000}" \
-  --result-name infer_gpu_minilm 2>&1 | tee "$out/minilm.log"
+  --result-name infer_gpu_minilm 2>&1 | grep --line-buffered -v -E "Loading weights|Writing model" | tee "$out/minilm.log"
+cp bench/results/infer_gpu_minilm.json "$out/"
 python3 bench/bench_infer.py "${common[@]}" --config bert-base --texts "${TEXTS_BERT:-2000}" \
-  --result-name infer_gpu_bert_base 2>&1 | tee "$out/bert_base.log"
-cp bench/results/infer_gpu_*.json "$out/"
+  --result-name infer_gpu_bert_base 2>&1 | grep --line-buffered -v -E "Loading weights|Writing model" | tee "$out/bert_base.log"
+cp bench/results/infer_gpu_bert_base.json "$out/"

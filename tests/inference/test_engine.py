@@ -92,3 +92,14 @@ def test_placement_cpu_precision_and_budget(monkeypatch):
     assert choose_placement(precision="bf16", device="cpu").amp_dtype == torch.bfloat16
     with pytest.raises(ValueError):
         choose_placement(precision="fp8", device="cpu")
+
+
+def test_tokenizer_threads_follow_the_device_unless_set(monkeypatch):
+    from newsops_batch.placement import set_tokenizer_parallelism
+
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    assert set_tokenizer_parallelism(torch.device("cpu")) == "false"  # the cores are torch's
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM")
+    assert set_tokenizer_parallelism(torch.device("cuda")) == "true"  # the host must keep up
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    assert set_tokenizer_parallelism(torch.device("cuda")) == "false"  # an explicit choice stays
