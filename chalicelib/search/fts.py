@@ -16,11 +16,18 @@ import re
 import unicodedata
 from operator import add
 
+import numpy as np
+
 # Hiragana, Katakana (incl. the prolonged sound mark), CJK ideographs (+ extension A and
 # compatibility forms), Hangul syllables. NFKC runs first, so half-width katakana arrive here
 # already as full-width.
 _CJK = "\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
+# The same ranges as code points, for the vectorised path below.
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+               (0xAC00, 0xD7AF))
+# Below this length the regex path is faster than numpy's per-call overhead (titles).
+_VECTOR_MIN_CHARS = 128
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
 
@@ -34,9 +41,49 @@ def _bigrams(run: str) -> str:
 def index_text(text: str) -> str:
     """The text FTS5 indexes: NFKC-normalised, with every CJK run spelled as its bigrams."""
     text = unicodedata.normalize("NFKC", text)
+    if text.isascii():  # O(1) in CPython: most English text never scans for CJK at all
+        return text
+    if len(text) >= _VECTOR_MIN_CHARS:
+        return _bigram_text(text)
     if not _CJK_RUN.search(text):
         return text
     return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group())} ", text)
+
+
+def _bigram_text(text: str) -> str:
+    """What the regex path of index_text() returns, computed on code points with numpy: a
+    body's hundreds of CJK runs cost one pass instead of a Python call and a join each.
+
+    Every CJK run becomes " " + its bigrams, each followed by " " (a one-character run:
+    " " + the character + " "); other characters stay as they are. Per character that is up
+    to four output slots: [" " if a run starts here, the character, the next character,
+    " "], kept or dropped by a mask, then read back in order.
+    """
+    # surrogatepass: a lone surrogate goes through unchanged, as it does in the regex path.
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cjk = np.zeros(len(cps), dtype=bool)
+    for lo, hi in _CJK_RANGES:
+        cjk |= (cps >= lo) & (cps <= hi)
+    if not cjk.any():
+        return text
+    nxt = np.zeros_like(cjk)
+    nxt[:-1] = cjk[1:]
+    prv = np.zeros_like(cjk)
+    prv[1:] = cjk[:-1]
+    start = cjk & ~prv  # first character of a run
+    pair = cjk & nxt  # first character of a bigram
+    slots = np.empty((len(cps), 4), dtype=np.uint32)
+    slots[:, 0] = 0x20
+    slots[:, 1] = cps
+    slots[:-1, 2] = cps[1:]
+    slots[-1, 2] = 0x20  # never kept (the last character starts no bigram)
+    slots[:, 3] = 0x20
+    keep = np.empty((len(cps), 4), dtype=bool)
+    keep[:, 0] = start
+    keep[:, 1] = ~cjk | pair | start
+    keep[:, 2] = pair
+    keep[:, 3] = pair | start
+    return slots[keep].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def split_terms(text: str) -> list[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import random
+import re
 import sqlite3
 import threading
+import unicodedata
 
 import pytest
 
@@ -23,6 +26,29 @@ def test_cjk_runs_become_bigrams_and_latin_text_is_left_to_fts5():
     assert index_text("ＡＣＭＥ") == "ACME"
     # Punctuation ends a run, as it does for the clusters' cjk_bigram filter.
     assert index_text("決算、買収") == " 決算 、 買収 "
+
+
+def _bigrams_one_run_at_a_time(text: str) -> str:
+    """index_text() as it was written first (a regex and a join per CJK run): the reference."""
+    from chalicelib.search.fts import _CJK
+
+    def spell(run: str) -> str:
+        return " ".join(run[i:i + 2] for i in range(len(run) - 1)) if len(run) > 1 else run
+
+    return re.sub(f"[{_CJK}]+", lambda m: f" {spell(m.group())} ", unicodedata.normalize("NFKC", text))
+
+
+def test_long_texts_take_the_vectorised_path_and_spell_the_same_tokens():
+    # Bodies (over 128 characters) are rewritten with numpy; every kind of run edge must come
+    # out exactly as the per-run spelling does, or a contentless delete would miss its tokens.
+    rnd = random.Random(5)
+    alphabet = "ab Z9 é決算自動車販売機と電動車ｶﾀｶﾅー。、한국\ud800\U00020000\n"
+    texts = ["決" * 200, "a" * 199 + "決", "決" + "a" * 199, ("決a" * 100), ("決算 " * 60),
+             "x" * 300, "é" * 300, "自動販売機と電動車" * 20]
+    texts += ["".join(rnd.choices(alphabet, k=rnd.randint(128, 600))) for _ in range(300)]
+    for text in texts:
+        assert len(unicodedata.normalize("NFKC", text)) >= 128
+        assert index_text(text) == _bigrams_one_run_at_a_time(text), text
 
 
 def test_queries_are_phrases_that_must_all_match():
