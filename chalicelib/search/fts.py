@@ -23,9 +23,10 @@ import numpy as np
 # already as full-width.
 _CJK = "\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
-# The same ranges as code points, for the vectorised path below.
-_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
-               (0xAC00, 0xD7AF))
+# The same ranges as sorted code point boundaries: a character is CJK when an odd number of
+# boundaries are <= it (one searchsorted instead of five pairs of comparisons).
+_CJK_BOUNDS = np.array([0x3040, 0x3100, 0x3400, 0x4DC0, 0x4E00, 0xA000, 0xAC00, 0xD7B0, 0xF900,
+                        0xFB00], dtype=np.uint32)
 # Below this length the regex path is faster than numpy's per-call overhead (titles).
 _VECTOR_MIN_CHARS = 128
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -61,28 +62,27 @@ def _bigram_text(text: str) -> str:
     """
     # surrogatepass: a lone surrogate goes through unchanged, as it does in the regex path.
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    cjk = np.zeros(len(cps), dtype=bool)
-    for lo, hi in _CJK_RANGES:
-        cjk |= (cps >= lo) & (cps <= hi)
+    cjk = (np.searchsorted(_CJK_BOUNDS, cps, side="right") & 1).astype(bool)
     if not cjk.any():
         return text
-    nxt = np.zeros_like(cjk)
-    nxt[:-1] = cjk[1:]
-    prv = np.zeros_like(cjk)
-    prv[1:] = cjk[:-1]
-    start = cjk & ~prv  # first character of a run
-    pair = cjk & nxt  # first character of a bigram
-    slots = np.empty((len(cps), 4), dtype=np.uint32)
+    n = len(cps)
+    start = cjk.copy()  # first character of a run
+    start[1:] &= ~cjk[:-1]
+    pair = cjk.copy()  # first character of a bigram
+    pair[:-1] &= cjk[1:]
+    pair[-1] = False
+    emits = pair | start  # a CJK character that writes something (ends with " ")
+    slots = np.empty((n, 4), dtype=np.uint32)
     slots[:, 0] = 0x20
     slots[:, 1] = cps
     slots[:-1, 2] = cps[1:]
     slots[-1, 2] = 0x20  # never kept (the last character starts no bigram)
     slots[:, 3] = 0x20
-    keep = np.empty((len(cps), 4), dtype=bool)
+    keep = np.empty((n, 4), dtype=bool)
     keep[:, 0] = start
-    keep[:, 1] = ~cjk | pair | start
+    keep[:, 1] = emits | ~cjk
     keep[:, 2] = pair
-    keep[:, 3] = pair | start
+    keep[:, 3] = emits
     return slots[keep].tobytes().decode("utf-32-le", "surrogatepass")
 
 
