@@ -42,6 +42,60 @@ def test_bio_and_plain_tags_decode_to_character_spans():
     assert [(s.label, s.start, s.end) for s in spans] == [("ORG", 0, 9), ("PER", 15, 24)]
 
 
+def _decode_by_token_loop(word_ids, offsets, probs, tags):
+    """The plain per-token loop the vectorised decoder replaced: the reference it must equal."""
+    labels, scores = probs.argmax(-1), probs.max(-1)
+    words, last = [], None
+    for t, w in enumerate(word_ids):
+        if w is None:
+            continue
+        if w != last:
+            words.append([tags[int(labels[t])], float(scores[t]), offsets[t][0], offsets[t][1]])
+            last = w
+        else:
+            words[-1][3] = offsets[t][1]
+    spans, cur = [], None
+    for tag, score, start, end in words:
+        if not tag.type:
+            if cur:
+                spans.append(cur)
+            cur = None
+            continue
+        if cur is not None and cur[0] == tag.type and tag.prefix in ("I", "E", ""):
+            cur[2] = end
+            cur[3].append(score)
+        else:
+            if cur:
+                spans.append(cur)
+            cur = [tag.type, start, end, [score]]
+        if tag.prefix in ("E", "S"):
+            spans.append(cur)
+            cur = None
+    if cur:
+        spans.append(cur)
+    return [(c[0], c[1], c[2], float(np.mean(c[3]))) for c in spans]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_vectorised_decoding_equals_the_token_loop(seed):
+    rng = np.random.default_rng(seed)
+    names = [["O", "B-ORG", "I-ORG", "B-PER", "I-PER"], ["O", "B-ORG", "I-ORG", "E-ORG", "S-ORG"],
+             ["O", "ORG", "PER"]][seed % 3]
+    tags = [parse_tag(x) for x in names]
+    n = int(rng.integers(0, 60))
+    word_ids, w = [], -1
+    for _ in range(n):  # words of 1-3 pieces, and now and then a token of no word
+        if rng.random() < 0.1:
+            word_ids.append(None)
+            continue
+        w += int(rng.random() < 0.6 or w < 0)
+        word_ids.append(w)
+    offsets = [(3 * i, 3 * i + 2) for i in range(n)]
+    probs = rng.dirichlet(np.full(len(tags), 0.3), size=n).astype(np.float32)
+    got = [(m.label, m.start, m.end, m.score) for m in decode_spans(word_ids, offsets, probs, tags)]
+    assert got == _decode_by_token_loop(word_ids, offsets, probs, tags)
+
+
 def test_special_frame_is_read_off_the_tokenizer(tiny_models):
     from transformers import AutoTokenizer
 

@@ -59,44 +59,66 @@ def parse_tag(label: str) -> Tag:
     return Tag("", label)
 
 
+def _words(word_ids: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first sub-token, last sub-token) per word as token indices, and the first-token mask.
+
+    Tokens without a word (special tokens) belong to no word and do not split a word's pieces.
+    """
+    wid = np.fromiter((-1 if w is None else w for w in word_ids), dtype=np.int64, count=len(word_ids))
+    real = np.flatnonzero(wid >= 0)
+    first = np.zeros(len(wid), dtype=bool)
+    if not real.size:
+        return real, real, first
+    w = wid[real]
+    starts = np.flatnonzero(np.r_[True, w[1:] != w[:-1]])
+    heads = real[starts]
+    tails = np.r_[real[starts[1:] - 1], real[-1]]
+    first[heads] = True
+    return heads, tails, first
+
+
+def first_subtokens(word_ids: Sequence[int | None]) -> np.ndarray:
+    """Per token, whether it is its word's first sub-token (the one whose label decides the word)."""
+    return _words(word_ids)[2]
+
+
 def decode_spans(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]],
                  probs: np.ndarray, tags: Sequence[Tag]) -> list[Mention]:
-    """Word-level BIO decoding (first sub-token decides the word) into character spans."""
-    labels = probs.argmax(-1)
-    scores = probs.max(-1)
-    words: list[tuple[Tag, float, int, int]] = []  # tag, score, char start, char end
-    last_word: int | None = None
-    for t, w in enumerate(word_ids):
-        if w is None:
-            continue
-        if w != last_word:
-            words.append((tags[int(labels[t])], float(scores[t]), offsets[t][0], offsets[t][1]))
-            last_word = w
-        else:  # a later sub-token only extends the word's end
-            tag, score, start, _ = words[-1]
-            words[-1] = (tag, score, start, offsets[t][1])
+    """Word-level BIO decoding (first sub-token decides the word) into character spans.
+
+    Vectorised over words (on a GPU the host decodes every token of every window, and a loop
+    per token was its largest cost); the loop visits only the words tagged as an entity.
+    """
+    heads, tails, _ = _words(word_ids)
+    if not heads.size:
+        return []
+    labels = probs[heads].argmax(-1)
+    scores = probs[heads].max(-1).astype(np.float64)
+    outside = np.fromiter((not t.type for t in tags), dtype=bool, count=len(tags))
+    entity = np.flatnonzero(~outside[labels])
     spans: list[Mention] = []
-    current: list[Any] | None = None  # [type, start, end, [scores]]
+    current: list[Any] | None = None  # [type, start, end, first word, last word]
+    previous = -2
 
     def close() -> None:
         nonlocal current
         if current is not None:
             spans.append(Mention(name="", label=current[0], start=current[1], end=current[2],
-                                 score=float(np.mean(current[3]))))
+                                 score=float(np.mean(scores[current[3]:current[4] + 1]))))
             current = None
 
-    for tag, score, start, end in words:
-        if not tag.type:
-            close()
-            continue
-        continues = current is not None and current[0] == tag.type and tag.prefix in ("I", "E", "")
-        if not continues:
-            close()
-            current = [tag.type, start, end, [score]]
+    for k, label, head, tail in zip(entity.tolist(), labels[entity].tolist(), heads[entity].tolist(),
+                                    tails[entity].tolist(), strict=True):
+        if k != previous + 1:
+            close()  # an outside word came between
+        previous = k
+        tag = tags[label]
+        end = offsets[tail][1]
+        if current is not None and current[0] == tag.type and tag.prefix in ("I", "E", ""):
+            current[2], current[4] = end, k
         else:
-            assert current is not None
-            current[2] = end
-            current[3].append(score)
+            close()
+            current = [tag.type, offsets[head][0], end, k, k]
         if tag.prefix in ("E", "S"):
             close()
     close()
@@ -205,8 +227,7 @@ class TokenClassificationRunner:
                 continue
             lengths = [min(self.window, n - s) for s in rec.starts]
             owner = owners(n, rec.starts, lengths)
-            first = np.array([w is not None and (t == 0 or rec.word_ids[t - 1] != w)
-                              for t, w in enumerate(rec.word_ids)], dtype=bool)
+            first = first_subtokens(rec.word_ids)
             for k, (start, length) in enumerate(zip(rec.starts, lengths, strict=True)):
                 probs = outputs[rec.first_item + k]
                 if isinstance(probs, Exception):
