@@ -5,7 +5,7 @@ Naive baseline (what a user writes first): one text at a time, ``torch.no_grad``
 model objects; for token classification one text's windows per call; for the zero-shot category
 a second embedding pass, as a separate task would run it. The engine: the task runners of
 ``newsops_batch`` (token-budget batches, dynamic padding, bf16 autocast where the CPU has native
-bf16, tokenisation overlapped). "All tasks" = embedding + category (zero-shot on the same
+bf16, tokenisation overlapped on a GPU, inline on the CPU). "All tasks" = embedding + category (zero-shot on the same
 embeddings: one backbone pass) + company spans (token classification), against the sum of the
 three naive baselines. Both run in the same process on the same texts, interleaved in rounds so
 that a noisy machine slows both alike; peak RSS is measured in fresh processes on 300 texts.

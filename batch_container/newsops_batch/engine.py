@@ -2,9 +2,11 @@
 
 Sequences (token ids, special tokens included) are sorted by length and cut into batches by a
 token budget (rows x longest row), each padded only to its own longest row, and run under
-``torch.inference_mode`` with AMP where the device supports it. A background thread tokenises
-the next slice of texts and collates its batches (in pinned memory on CUDA, copied with
-``non_blocking``) while the current batch computes. Results come back in input order.
+``torch.inference_mode`` with AMP where the device supports it. On a GPU a background thread
+tokenises the next slice of texts and collates its batches (in pinned memory, copied with
+``non_blocking``) while the current batch computes. On the CPU the same work runs inline: torch's
+threads already hold every core, and a third busy thread only makes them wait for each other
+(measured on the 2-core box: ~4% slower overlapped). Results come back in input order.
 
 A batch that fails is split in halves until the failing sequence is alone: one bad input, or a
 CUDA out-of-memory on a long batch, costs that sequence only, never the chunk.
@@ -96,7 +98,7 @@ class _Stop(Exception):
 
 class Engine:
     def __init__(self, model: torch.nn.Module, placement: Placement, *, pad_token_id: int,
-                 head: Head, per_token: bool = False) -> None:
+                 head: Head, per_token: bool = False, overlap: bool | None = None) -> None:
         self.model = model.to(placement.device).eval()
         self.placement = placement
         self.pad_token_id = pad_token_id
@@ -104,6 +106,8 @@ class Engine:
         self.per_token = per_token
         # Tensor cores want multiples of 8; on the CPU any extra padding is wasted work.
         self.multiple = 8 if placement.cuda else 1
+        # Tokenise on a background thread while the model computes: on a GPU, by default.
+        self.overlap = placement.cuda if overlap is None else overlap
         self.stats = EngineStats()
 
     # -- public -------------------------------------------------------------------------------
@@ -116,6 +120,12 @@ class Engine:
         generator that tokenises lazily overlaps tokenisation with the model's compute."""
         started = time.perf_counter()
         outputs: dict[int, Output] = {}
+        if not self.overlap:
+            for batch in self._batches(slices):
+                for index, out in zip(batch.indices, self._compute_isolated(batch), strict=True):
+                    outputs[index] = out
+            self.stats.seconds += time.perf_counter() - started
+            return [outputs[i] for i in range(len(outputs))]
         q: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=_QUEUE_BATCHES)
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(slices, q, stop),
@@ -149,14 +159,8 @@ class Engine:
             raise _Stop
 
         try:
-            base = 0
-            for seqs in slices:
-                lengths = [len(s) for s in seqs]
-                for idx in plan_batches(lengths, self.placement.batch_tokens, multiple=self.multiple):
-                    batch_seqs = [seqs[i] for i in idx]
-                    ids, mask = self._collate(batch_seqs)
-                    put(_Batch([base + i for i in idx], batch_seqs, ids, mask))
-                base += len(seqs)
+            for batch in self._batches(slices):
+                put(batch)
             put(None)
         except _Stop:
             return
@@ -165,6 +169,16 @@ class Engine:
                 put(exc)
             except _Stop:
                 return
+
+    def _batches(self, slices: Iterable[list[list[int]]]) -> Iterator[_Batch]:
+        base = 0
+        for seqs in slices:
+            lengths = [len(s) for s in seqs]
+            for idx in plan_batches(lengths, self.placement.batch_tokens, multiple=self.multiple):
+                batch_seqs = [seqs[i] for i in idx]
+                ids, mask = self._collate(batch_seqs)
+                yield _Batch([base + i for i in idx], batch_seqs, ids, mask)
+            base += len(seqs)
 
     def _collate(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         longest = max(len(s) for s in seqs)

@@ -40,14 +40,15 @@ def _naive(model, seqs):
     return out
 
 
-def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models, overlap):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     rng = np.random.default_rng(0)
     seqs = [[2, *rng.integers(5, 60, size=int(n)).tolist(), 3] for n in rng.integers(1, 60, size=40)]
     engine = Engine(model, choose_placement(precision="fp32", batch_tokens=256, device="cpu"),
-                    pad_token_id=0, head=mean_pool_normalized)
+                    pad_token_id=0, head=mean_pool_normalized, overlap=overlap)
     got = engine.stream(iter([seqs[:7], seqs[7:]]))
     want = _naive(model, seqs)
     cos = [float(np.dot(a, b)) for a, b in zip(got, want, strict=True)]
@@ -70,12 +71,13 @@ def test_a_failing_sequence_is_isolated_and_the_rest_of_its_batch_succeeds(tiny_
     assert engine.stats.split_batches >= 1
 
 
-def test_an_error_while_tokenising_reaches_the_caller(tiny_models):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_an_error_while_tokenising_reaches_the_caller(tiny_models, overlap):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     engine = Engine(model, choose_placement(precision="fp32", device="cpu"), pad_token_id=0,
-                    head=mean_pool_normalized)
+                    head=mean_pool_normalized, overlap=overlap)
 
     def slices():
         yield [[2, 3]]

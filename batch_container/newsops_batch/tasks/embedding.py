@@ -42,7 +42,7 @@ class EmbeddingRunner:
         """One unit vector per text, in input order (an Exception for a text that failed)."""
 
         def slices() -> Iterator[list[list[int]]]:
-            # Generated on the engine's collate thread: tokenising overlaps with compute.
+            # Lazily: on a GPU the engine's collate thread tokenises while the model computes.
             for _, part in growing_slices(texts):
                 yield self.encode(part)
 
