@@ -82,8 +82,13 @@ def _key(name: str) -> str:
     return name.casefold()
 
 
-# Rows per multi-row INSERT, at most: fewer where SQLite allows fewer parameters a statement.
-_ROWS_PER_INSERT = 500
+# Rows per multi-row INSERT, at most: fewer where SQLite allows fewer parameters a statement
+# (32766 since 3.32, 999 before), which makes a batch's 5,000 documents two statements.
+_ROWS_PER_INSERT = 10_000
+
+
+def _max_params(conn: sqlite3.Connection) -> int:
+    return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: Sequence[tuple[Any, ...]]
@@ -93,12 +98,11 @@ def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: Sequence
     Not executemany: the sqlite3 module releases the GIL around each sqlite3_step() and needs it
     back to bind the next row, so a writer thread stepping one row at a time waits for the
     thread preparing the next batch (up to the 5 ms switch interval) once per row. Binding
-    hundreds of rows at once and running them in one step makes that one wait per chunk, and lets
+    thousands of rows at once and running them in one step makes that one wait per chunk, and lets
     SQLite (FTS5 tokenising, B-tree inserts) run without the GIL for the whole chunk.
     """
     one = "(" + ",".join("?" * width) + ")"
-    # SQLite before 3.32 allows 999 parameters a statement; later ones 32766.
-    chunk = max(1, min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    chunk = max(1, min(_ROWS_PER_INSERT, _max_params(conn) // width))
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         conn.execute(f"{head} VALUES {','.join([one] * len(part))}",
@@ -245,8 +249,9 @@ class LocalSearchIndex(SearchIndex):
         return outcome
 
     def _write(self, rows: list[_Row]) -> int:
-        # One statement per table per batch (executemany): at 5,000+ documents a second the
-        # per-statement overhead of the sqlite3 module is a visible share of the time.
+        # As few statements a batch as SQLite's parameter limit allows: each one hands the GIL
+        # back and forth with the thread preparing the next batch (see _insert_rows); ~50
+        # statements a batch of 5,000 left the writer waiting ~40 us a document, ~15 ~20 us.
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -254,8 +259,9 @@ class LocalSearchIndex(SearchIndex):
             latest = {row.id: row for row in rows}
             found: dict[str, tuple[int, str]] = {}
             ids = list(latest)
-            for start in range(0, len(ids), 500):
-                part = ids[start:start + 500]
+            per_lookup = _max_params(conn)
+            for start in range(0, len(ids), per_lookup):
+                part = ids[start:start + per_lookup]
                 found.update((i, (rid, old)) for i, rid, old in conn.execute(
                     f"SELECT id, rid, doc FROM docs WHERE id IN ({','.join('?' * len(part))})", part))
             next_rid = (conn.execute("SELECT max(rid) FROM docs").fetchone()[0] or 0) + 1
@@ -276,13 +282,14 @@ class LocalSearchIndex(SearchIndex):
                 companies.extend((rid, *c) for c in row.companies)
             _insert_rows(conn, "INSERT INTO docs (rid, id, run_id, source, language, category,"
                          " published, doc, embedding)", 9, new_docs)
-            conn.executemany(
-                "UPDATE docs SET run_id=?, source=?, language=?, category=?, published=?, doc=?,"
-                " embedding=? WHERE rid=?", updates)
-            # Contentless FTS5 forgets a row only when told the exact tokens it was indexed with.
-            conn.executemany("INSERT INTO fts(fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
-                             fts_deletes)
-            conn.executemany("DELETE FROM companies WHERE rid = ?", replaced)
+            if updates:
+                conn.executemany(
+                    "UPDATE docs SET run_id=?, source=?, language=?, category=?, published=?,"
+                    " doc=?, embedding=? WHERE rid=?", updates)
+                # Contentless FTS5 forgets a row only when told the exact tokens it was indexed with.
+                conn.executemany(
+                    "INSERT INTO fts(fts, rowid, title, body) VALUES ('delete', ?, ?, ?)", fts_deletes)
+                conn.executemany("DELETE FROM companies WHERE rid = ?", replaced)
             # FTS5 rows go through a staging table: a multi-row VALUES into a virtual table is
             # far slower than executemany (measured 180 vs 120 us a document), and executemany
             # would need the GIL back after every row. One INSERT … SELECT tokenises the whole
