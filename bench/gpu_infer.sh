@@ -6,13 +6,18 @@
 #   .gpu/minilm-tokenizer/  vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json
 set -euo pipefail
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+# Where the project's own environment is installed, neither folder is needed.
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+fi
 export PYTHONPATH=/tmp/site:$PWD:$PWD/batch_container
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
 nproc; nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,power.draw --format=csv | tee "$out/gpu.txt"
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
-common=(--random-init --tokenizer .gpu/minilm-tokenizer --no-rss --rounds 4 --batch-tokens "${BATCH_TOKENS:-65536}")
+tokenizer=()
+[ -d .gpu/minilm-tokenizer ] && tokenizer=(--tokenizer .gpu/minilm-tokenizer)
+common=(--random-init "${tokenizer[@]}" --no-rss --rounds 4 --batch-tokens "${BATCH_TOKENS:-65536}")
 python3 bench/bench_infer.py "${common[@]}" --config minilm --texts "${TEXTS_MINILM:-4000}" \
   --result-name infer_gpu_minilm 2>&1 | grep --line-buffered -v -E "Loading weights|Writing model" | tee "$out/minilm.log"
 cp bench/results/infer_gpu_minilm.json "$out/"
