@@ -40,44 +40,47 @@ def _naive(model, seqs):
     return out
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models, overlap):
+@pytest.mark.parametrize(("overlap", "workers"), [(False, 1), (False, 2), (True, 1)])
+def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models, overlap, workers):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     rng = np.random.default_rng(0)
     seqs = [[2, *rng.integers(5, 60, size=int(n)).tolist(), 3] for n in rng.integers(1, 60, size=40)]
     engine = Engine(model, choose_placement(precision="fp32", batch_tokens=256, device="cpu"),
-                    pad_token_id=0, head=mean_pool_normalized, overlap=overlap)
+                    pad_token_id=0, head=mean_pool_normalized, overlap=overlap, workers=workers)
+    threads = torch.get_num_threads()
     got = engine.stream(iter([seqs[:7], seqs[7:]]))
     want = _naive(model, seqs)
     cos = [float(np.dot(a, b)) for a, b in zip(got, want, strict=True)]
     assert min(cos) > 0.99999
     assert engine.stats.sequences == 40 and engine.stats.batches > 1
     assert engine.stats.padded_tokens < 40 * 62  # never padded to a fixed length
+    assert torch.get_num_threads() == threads  # the workers' share of threads is given back
 
 
-def test_a_failing_sequence_is_isolated_and_the_rest_of_its_batch_succeeds(tiny_models):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_sequence_is_isolated_and_the_rest_of_its_batch_succeeds(tiny_models, workers):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     vocab_size = model.config.vocab_size
     seqs = [[2, 10, 11, 3], [2, vocab_size + 5, 3], [2, 12, 3], [2, 13, 14, 15, 3]]
     engine = Engine(model, choose_placement(precision="fp32", batch_tokens=4096, device="cpu"),
-                    pad_token_id=0, head=mean_pool_normalized)
+                    pad_token_id=0, head=mean_pool_normalized, workers=workers)
     out = engine.run(seqs)
     assert isinstance(out[1], Exception)
     assert all(isinstance(o, np.ndarray) for i, o in enumerate(out) if i != 1)
     assert engine.stats.split_batches >= 1
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_an_error_while_tokenising_reaches_the_caller(tiny_models, overlap):
+@pytest.mark.parametrize(("overlap", "workers"), [(False, 1), (False, 2), (True, 1)])
+def test_an_error_while_tokenising_reaches_the_caller(tiny_models, overlap, workers):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     engine = Engine(model, choose_placement(precision="fp32", device="cpu"), pad_token_id=0,
-                    head=mean_pool_normalized, overlap=overlap)
+                    head=mean_pool_normalized, overlap=overlap, workers=workers)
 
     def slices():
         yield [[2, 3]]
