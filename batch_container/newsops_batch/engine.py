@@ -21,9 +21,8 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +40,7 @@ Output = np.ndarray | Exception
 _SLICE_START = 32  # texts in the first slice: compute starts after tokenising only these
 _SLICE_MAX = 1024  # later slices double up to this: longer slices sort better by length
 _QUEUE_BATCHES = 4
+_BATCHES_PER_WORKER = 4  # fewer batches than this per CPU worker: one worker, all threads
 
 
 def mean_pool_normalized(out: Any, mask: torch.Tensor) -> torch.Tensor:
@@ -93,6 +93,7 @@ class EngineStats:
     padded_tokens: int = 0
     batches: int = 0
     split_batches: int = 0
+    parallel_calls: int = 0  # calls whose batches ran on several CPU workers
     seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -156,30 +157,24 @@ class Engine:
 
     # -- internals ----------------------------------------------------------------------------
     def _run_inline(self, slices: Iterable[list[list[int]]], outputs: dict[int, Output]) -> None:
-        if self.workers <= 1:
-            for batch in self._batches(slices):
-                for index, out in zip(batch.indices, self._compute_isolated(batch), strict=True):
-                    outputs[index] = out
-            return
-        previous = torch.get_num_threads()
-        torch.set_num_threads(max(1, previous // self.workers))
-        pending: deque[tuple[_Batch, Future[list[Output]]]] = deque()
-
-        def collect() -> None:
-            batch, done = pending.popleft()
-            for index, out in zip(batch.indices, done.result(), strict=True):
+        batches = list(self._batches(slices))  # tokenised here, not overlapped, on the CPU
+        # A worker with nothing left to do idles half the cores: with few batches (a benchmark
+        # round of 50 texts is 3) the last one would run on half the threads, so they take one.
+        workers = self.workers if len(batches) >= _BATCHES_PER_WORKER * self.workers else 1
+        if workers <= 1:
+            results = map(self._compute_isolated, batches)
+        else:
+            self.stats.parallel_calls += 1
+            previous = torch.get_num_threads()
+            torch.set_num_threads(max(1, previous // workers))
+            try:
+                with ThreadPoolExecutor(workers, thread_name_prefix="newsops-engine") as pool:
+                    results = iter(list(pool.map(self._compute_isolated, batches)))
+            finally:
+                torch.set_num_threads(previous)
+        for batch, outs in zip(batches, results, strict=True):
+            for index, out in zip(batch.indices, outs, strict=True):
                 outputs[index] = out
-
-        try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="newsops-engine") as pool:
-                for batch in self._batches(slices):
-                    pending.append((batch, pool.submit(self._compute_isolated, batch)))
-                    if len(pending) >= 2 * self.workers:  # a few batches ahead, not the chunk
-                        collect()
-                while pending:
-                    collect()
-        finally:
-            torch.set_num_threads(previous)
 
     def _produce(self, slices: Iterable[list[list[int]]], q: queue.Queue, stop: threading.Event) -> None:
         def put(item: object) -> None:

@@ -7,6 +7,16 @@ from newsops_batch.engine import Engine, growing_slices, mean_pool_normalized, p
 from newsops_batch.placement import choose_placement
 
 
+def test_few_batches_take_one_cpu_worker_with_all_threads(tiny_models):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
+    engine = Engine(model, choose_placement(precision="fp32", batch_tokens=4096, device="cpu"),
+                    pad_token_id=0, head=mean_pool_normalized, workers=2)
+    engine.run([[2, 10, 11, 3], [2, 12, 3]])  # one batch: a second worker would only idle
+    assert engine.stats.parallel_calls == 0
+
+
 def test_plan_batches_cover_every_index_once_within_the_budget():
     lengths = [5, 300, 17, 17, 64, 1, 128, 90, 33, 250]
     batches = plan_batches(lengths, 512)
@@ -47,7 +57,7 @@ def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models, o
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     rng = np.random.default_rng(0)
     seqs = [[2, *rng.integers(5, 60, size=int(n)).tolist(), 3] for n in rng.integers(1, 60, size=40)]
-    engine = Engine(model, choose_placement(precision="fp32", batch_tokens=256, device="cpu"),
+    engine = Engine(model, choose_placement(precision="fp32", batch_tokens=128, device="cpu"),
                     pad_token_id=0, head=mean_pool_normalized, overlap=overlap, workers=workers)
     threads = torch.get_num_threads()
     got = engine.stream(iter([seqs[:7], seqs[7:]]))
@@ -57,6 +67,7 @@ def test_engine_returns_in_input_order_what_one_at_a_time_returns(tiny_models, o
     assert engine.stats.sequences == 40 and engine.stats.batches > 1
     assert engine.stats.padded_tokens < 40 * 62  # never padded to a fixed length
     assert torch.get_num_threads() == threads  # the workers' share of threads is given back
+    assert engine.stats.parallel_calls == (1 if workers == 2 else 0)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -65,13 +76,16 @@ def test_a_failing_sequence_is_isolated_and_the_rest_of_its_batch_succeeds(tiny_
 
     model = AutoModel.from_pretrained(tiny_models["embedding"]).eval()
     vocab_size = model.config.vocab_size
-    seqs = [[2, 10, 11, 3], [2, vocab_size + 5, 3], [2, 12, 3], [2, 13, 14, 15, 3]]
-    engine = Engine(model, choose_placement(precision="fp32", batch_tokens=4096, device="cpu"),
+    seqs = [[2, 10 + i % 40, 11, 3] for i in range(60)]
+    seqs[17] = [2, vocab_size + 5, 11, 3]
+    # 5 rows a batch: 12 batches, enough for two CPU workers to share them.
+    engine = Engine(model, choose_placement(precision="fp32", batch_tokens=20, device="cpu"),
                     pad_token_id=0, head=mean_pool_normalized, workers=workers)
     out = engine.run(seqs)
-    assert isinstance(out[1], Exception)
-    assert all(isinstance(o, np.ndarray) for i, o in enumerate(out) if i != 1)
+    assert isinstance(out[17], Exception)
+    assert all(isinstance(o, np.ndarray) for i, o in enumerate(out) if i != 17)
     assert engine.stats.split_batches >= 1
+    assert engine.stats.parallel_calls == (1 if workers == 2 else 0)
 
 
 @pytest.mark.parametrize(("overlap", "workers"), [(False, 1), (False, 2), (True, 1)])
