@@ -38,13 +38,15 @@ never had); the gain is bf16 on native bf16 units. Measured per op on one core (
 bf16 linear layers run ~1.9x fp32, but attention (SDPA's CPU flash kernel at MiniLM's head size
 32) runs no faster in bf16 than fp32 and is ~25% of the bf16 forward; torch.compile added ~8%
 for 34 s of compiling; dynamic int8 (VNNI) ran 2.1x fp32, its embeddings of random token ids at
-cosine 0.76 to fp32's. So the engine embeds 1.8x the naive loop's rate (38.5 vs 21.2 texts/s),
-all tasks 1.7x; the company tagger gains 1.1x with the precision guard (27% of its windows re-run in fp32 to keep spans
+cosine 0.76 to fp32's. So the engine embeds 1.8x the naive loop's rate (39.3 vs 21.8 texts/s),
+all tasks 1.7x; the company tagger gains 1.16x with the precision guard (27% of its windows re-run in fp32 to keep spans
 identical; the largest bf16 margin at a token that flipped was 0.13 logits, so the 0.3 threshold
-cannot be lowered much) and 1.6x without it (then 4% of texts differ in a span). The issue's
+cannot be lowered much) and 1.7x without it (then 4% of texts differ in a span). The issue's
 CPU targets (2.5x embedding, 4x all tasks) are not met on this machine. Under other load the
 naive loop suffers more than the engine (2.1x / 2.4x were measured that way before): rounds are
-interleaved so both meet the same load, and the figures to quote are an idle machine's.
+interleaved so both meet the same load, and the figures to quote are an idle machine's. The
+rounds (50 texts) are too small for the engine's two CPU workers, which start at 8 batches:
+on a pipeline chunk of 500 texts they add another ~12% (embedding 38-40 -> 44-45 texts/s).
 """
 
 from __future__ import annotations
