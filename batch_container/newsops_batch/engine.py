@@ -6,7 +6,7 @@ token budget (rows x longest row), each padded only to its own longest row, and 
 tokenises the next slice of texts and collates its batches (in pinned memory, copied with
 ``non_blocking``) while the current batch computes. On the CPU the same work runs inline: torch's
 threads already hold every core, and a third busy thread only makes them wait for each other
-(measured on the 2-core box: ~4% slower overlapped). There two batches compute at once, each on
+(measured on the 2-core box: ~4% slower overlapped). A call of 8+ batches computes two at once, each on
 half the cores: a forward pass's small ops and its attention do not split well over threads,
 two independent passes do (2-core box, MiniLM bf16, 16 x 256 tokens: 10.2k -> 11.2k tokens/s).
 Results come back in input order.
