@@ -126,14 +126,19 @@ class Engine:
         return self.stream(iter([list(seqs)]))
 
     def stream(self, slices: Iterable[list[list[int]]]) -> list[Output]:
-        """Run every sequence of every slice; ``slices`` is consumed on a background thread, so a
-        generator that tokenises lazily overlaps tokenisation with the model's compute."""
+        """Run every sequence of every slice. With ``overlap`` (a GPU) ``slices`` is consumed on a
+        background thread, so a generator that tokenises lazily overlaps the model's compute."""
         started = time.perf_counter()
         outputs: dict[int, Output] = {}
-        if not self.overlap:
+        if self.overlap:
+            self._run_overlapped(slices, outputs)
+        else:
             self._run_inline(slices, outputs)
-            self.stats.seconds += time.perf_counter() - started
-            return [outputs[i] for i in range(len(outputs))]
+        self.stats.seconds += time.perf_counter() - started
+        return [outputs[i] for i in range(len(outputs))]
+
+    # -- internals ----------------------------------------------------------------------------
+    def _run_overlapped(self, slices: Iterable[list[list[int]]], outputs: dict[int, Output]) -> None:
         q: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=_QUEUE_BATCHES)
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(slices, q, stop),
@@ -152,10 +157,7 @@ class Engine:
                     q.get_nowait()
                 except queue.Empty:
                     producer.join(0.05)
-        self.stats.seconds += time.perf_counter() - started
-        return [outputs[i] for i in range(len(outputs))]
 
-    # -- internals ----------------------------------------------------------------------------
     def _run_inline(self, slices: Iterable[list[list[int]]], outputs: dict[int, Output]) -> None:
         batches = list(self._batches(slices))  # tokenised here, not overlapped, on the CPU
         # A worker with nothing left to do idles half the cores: with few batches (a benchmark
@@ -169,7 +171,7 @@ class Engine:
             torch.set_num_threads(max(1, previous // workers))
             try:
                 with ThreadPoolExecutor(workers, thread_name_prefix="newsops-engine") as pool:
-                    results = iter(list(pool.map(self._compute_isolated, batches)))
+                    results = list(pool.map(self._compute_isolated, batches))
             finally:
                 torch.set_num_threads(previous)
         for batch, outs in zip(batches, results, strict=True):
