@@ -112,3 +112,32 @@ def test_terminate_stops_running_children_and_skips_pending(tmp_path):
         assert doc["status"] == "FAILED" and doc["pgids"] == []
     finally:
         compute.shutdown()
+
+
+def test_registry_file_ends_with_the_final_state_when_children_finish_together(tmp_path):
+    """The reaper reads the registry file from another process: a stale RUNNING left there by
+    two children finishing at once made it stop a job whose run had SUCCEEDED (a CI flake).
+    One child's status write is held back here, so that the other child's finishing write
+    races past it; the file must still end SUCCEEDED."""
+    from chalicelib.ops.jobs import LocalJobRegistry
+
+    compute = LocalCompute(tmp_path, workers=2)
+    original = compute._status
+    held = threading.Event()
+
+    def slow_status(job):
+        status = original(job)
+        if status.status == "RUNNING" and status.children.get("SUCCEEDED") and not held.is_set():
+            held.set()  # one child done, the other not yet: hold this stale view a while
+            time.sleep(1.0)
+        return status
+
+    compute._status = slow_status  # type: ignore[method-assign]
+    job = compute.submit(JobRequest("r-t", "q", "d", array_size=2,
+                                    command=_py("import os,time; time.sleep(0.2 * int(os.environ['AWS_BATCH_JOB_ARRAY_INDEX']))")))
+    assert compute.wait(job).status == "SUCCEEDED"
+    compute.shutdown()  # every pool thread, and so every registry write, is done
+    assert held.is_set()
+    doc = json.loads((tmp_path / "jobs" / f"{job}.json").read_text())
+    assert doc["status"] == "SUCCEEDED"
+    assert LocalJobRegistry(tmp_path / "jobs").list_jobs() == []

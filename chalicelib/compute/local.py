@@ -61,6 +61,10 @@ class _Job:
     terminated: str | None = None
     done: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Orders registry writes: each takes its status inside this lock, so the last file written
+    # holds the newest state (two children finishing together once left a stale RUNNING file
+    # behind, and the reaper then stopped a finished job).
+    persist_lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
 
 
@@ -265,6 +269,10 @@ class LocalCompute(Compute):
 
     def _persist(self, job: _Job) -> None:
         """A file per job, so the reaper in another process can find and stop its workers."""
+        with job.persist_lock:
+            self._write_registry(job)
+
+    def _write_registry(self, job: _Job) -> None:
         s = self._status(job)
         doc = {"job_id": s.job_id, "name": s.name, "status": s.status, "reason": s.reason,
                "children": s.children, "tags": job.request.tags, "created": s.created,
