@@ -190,7 +190,12 @@ def test_bad_pages_are_counted_and_never_stop_the_crawl(ports: Ports) -> None:
         bad.redirect_targets["/redirect/to-metadata"] = "http://metadata.test/latest/"
         src = _bad_source(bad, hosts=["127.0.0.1", "metadata.test"])
         src.allow_networks.append(ipaddress.ip_network("169.254.0.0/16"))
-        cfg = SourcesConfig(options=fast_options(max_attempts=1), sources=[src])
+        # The server shares this process with the crawl's extraction threads, which can keep
+        # it from dripping its next byte for a few tenths of a second on a busy machine: the
+        # read timeout leaves /page/slow's 0.1 s drip a wide margin (at 0.4 s it once read
+        # as a read timeout in CI), and the request timeout still ends it first.
+        opts = fast_options(max_attempts=1, read_timeout_s=1.0, request_timeout_s=2.0)
+        cfg = SourcesConfig(options=opts, sources=[src])
         report = crawl_into(ports.store, ports.ledger, cfg, budget_s=30, now=NOW,
                             resolver=_resolve)
     rep = report.sources["bad"]
