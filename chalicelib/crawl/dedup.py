@@ -1,8 +1,9 @@
 """Duplicate detection: article ids already crawled, and near-duplicate texts (SimHash).
 
 Both live in the ledger as small documents, so they survive between runs and fit a
-DynamoDB item: seen ids in 256 shards keyed by the id's first two hex digits (pruned by
-age), fingerprints in one document per day (kept for the near-duplicate window).
+DynamoDB item (400 KB): seen ids in 256 shards keyed by the id's first two hex digits (pruned
+by age; ~8k ids a shard, 2M in the window), fingerprints in 16 shards per day (kept for the
+near-duplicate window; ~7k a shard, so ~110k articles a day).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _TOKEN = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 _SHINGLE = 5
 _BITS = np.arange(64, dtype=np.uint64)
+# One document per day held ~7k fingerprints before DynamoDB refused the item, a busy crawl's day.
+FINGERPRINT_SHARDS = 16
 
 
 class SeenIds:
@@ -112,9 +115,10 @@ class NearDuplicates:
         objs: list[tuple[str, Simhash]] = []
         for d in range(days + 1):
             day = (today - timedelta(days=d)).isoformat()
-            doc = self.ledger.get_state(FINGERPRINT_NAMESPACE, day) or {}
-            for aid, fp in doc.get("fp", {}).items():
-                objs.append((aid, Simhash(int(fp, 16), f=64)))
+            # The bare day is where releases before the shards kept a day's fingerprints.
+            for key in (day, *(f"{day}/{s:x}" for s in range(FINGERPRINT_SHARDS))):
+                doc = self.ledger.get_state(FINGERPRINT_NAMESPACE, key) or {}
+                objs.extend((aid, Simhash(int(fp, 16), f=64)) for aid, fp in doc.get("fp", {}).items())
         self._index = SimhashIndex(objs, f=64, k=bits, log=_index_log)
 
     def match(self, article_id: str, fp: int | None) -> str | None:
@@ -132,9 +136,15 @@ class NearDuplicates:
     def flush(self) -> None:
         if not self._new:
             return
-        day = self.today.isoformat()
-        doc: dict[str, Any] = self.ledger.get_state(FINGERPRINT_NAMESPACE, day) or {}
-        fps = dict(doc.get("fp", {}))
-        fps.update({aid: f"{fp:016x}" for aid, fp in self._new})
-        self.ledger.put_state(FINGERPRINT_NAMESPACE, day, {"fp": fps})
+        shards: dict[str, dict[str, str]] = {}
+        for aid, fp in self._new:
+            shards.setdefault(_fingerprint_key(self.today.isoformat(), aid), {})[aid] = f"{fp:016x}"
+        for key, new in sorted(shards.items()):
+            doc: dict[str, Any] = self.ledger.get_state(FINGERPRINT_NAMESPACE, key) or {}
+            self.ledger.put_state(FINGERPRINT_NAMESPACE, key, {"fp": {**doc.get("fp", {}), **new}})
         self._new.clear()
+
+
+def _fingerprint_key(day: str, article_id: str) -> str:
+    shard = hashlib.blake2b(article_id.encode(), digest_size=1).digest()[0] % FINGERPRINT_SHARDS
+    return f"{day}/{shard:x}"

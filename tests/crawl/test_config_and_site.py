@@ -122,3 +122,15 @@ def test_seen_ids_persist_and_expire(ports: Ports) -> None:
     later.add("ab" + "1" * 30)
     later.flush()  # rewriting the shard prunes what is older than the window
     assert "ab" + "0" * 30 not in SeenIds(ports.ledger, day + timedelta(days=31), keep_days=30)
+
+
+def test_fingerprints_kept_by_earlier_releases_are_still_read(ports: Ports) -> None:
+    """Before the per-day shards a day's fingerprints were one document keyed by the day."""
+    from chalicelib.crawl.dedup import FINGERPRINT_NAMESPACE
+
+    [a] = list(generate(1, seed=9, ja_share=0.0))
+    day = date(2026, 11, 20)
+    ports.ledger.put_state(FINGERPRINT_NAMESPACE, day.isoformat(),
+                           {"fp": {"id-old": f"{fingerprint(a.body):016x}"}})
+    near = NearDuplicates(ports.ledger, day + timedelta(days=1), days=7, bits=3)
+    assert near.match("id-new", fingerprint(a.body + "\n\nUpdated.")) == "id-old"
