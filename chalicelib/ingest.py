@@ -92,8 +92,13 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
         return IngestOutcome(rid, "blocked", str(exc))
     if not rt.ledger.claim_run(RunRecord(run_id=rid, input_key=key, etag=etag,
                                          detail={"t_ingest_start": started})):
-        log.info("duplicate event for %s: run %s already claimed", key, rid)
-        return IngestOutcome(rid, "duplicate", "run already claimed")
+        if not rt.ledger.take_over_claim(rid, claimed_before=started - rt.settings.ingest_lease_s):
+            log.info("duplicate event for %s: run %s already claimed", key, rid)
+            return IngestOutcome(rid, "duplicate", "run already claimed")
+        # Its claimer died while splitting (timeout, out of memory): chunks and the manifest
+        # are rewritten whole under the same keys, so starting over is safe.
+        log.warning("run %s was claimed over %ds ago and never started: taking it over",
+                    rid, rt.settings.ingest_lease_s)
     settings = rt.settings
     try:
         chunk_size = settings.chunk_size

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     job_attempts: int = Field(default=3, ge=1, le=10)
     job_timeout_s: int = Field(default=3600, ge=1)
     run_timeout_s: int = Field(default=6 * 3600, ge=1)
+    # Longer than the ingest function's timeout (900 s): a claim this old that never started
+    # its run belongs to an ingest that is surely dead, and the next ingest may take it over.
+    ingest_lease_s: int = Field(default=960, ge=1, description="age after which a claimed, unstarted run is taken over")
     queue_wait_s: int = Field(default=3600, ge=0, description="allowance for jobs waiting RUNNABLE")
     workers: int = Field(default=0, ge=0, description="local compute processes; 0 = number of cores")
     webhook_url: str = ""

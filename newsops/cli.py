@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -140,6 +141,11 @@ def _run(key: str) -> int:
         outcome = ingest_object(key, info.etag, rt, size=info.size)
         if outcome.status == "duplicate":
             print(f"run {outcome.run_id} already exists for this object (one run per object version)")
+            run = rt.ledger.get_run(outcome.run_id or "")
+            if run is not None and run.state == "CLAIMED":
+                wait = rt.settings.ingest_lease_s - (time.time() - run.updated)
+                print(f"it is claimed but not started; if its ingest died, `newsops run {key}` "
+                      f"takes it over in {max(wait, 0):.0f}s (NEWSOPS_INGEST_LEASE_S)")
         return print_run_summary(rt, outcome.run_id or "")
 
 

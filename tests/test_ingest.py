@@ -118,3 +118,43 @@ def test_a_missing_registry_model_blocks_the_run_without_using_up_its_id(make_ru
     assert rt.ledger.get_run(rid) is None  # not claimed: it can start once the model exists
     alerts = rt.alerts.read()
     assert len(alerts) == 1 and "blocked" in alerts[0]["subject"] and alerts[0]["run_id"] == rid
+
+
+def test_a_claim_whose_ingest_died_is_taken_over_after_the_lease(make_runtime):
+    """An ingest that dies while splitting (timeout, out of memory) leaves its run CLAIMED:
+    a redelivery within the lease is a duplicate; the verifier reports the run once the lease
+    is over; then a redelivery or `newsops run` takes the claim over and the run completes."""
+    import hashlib
+    import time
+
+    from chalicelib.ledger.base import RunRecord
+    from chalicelib.ops.config import OpsSettings
+    from chalicelib.ops.verifier import run_verifier
+    from tests.ops.support import alerts_of
+
+    rt = make_runtime(chunk_size=3, ingest_lease_s=600)
+    data = jsonl_gz([article(i) for i in range(7)])
+    key = "incoming/2026-11-27/died.jsonl.gz"
+    rid = keys.run_id(key, hashlib.md5(data).hexdigest())  # the local etag, as S3's
+    claimed_at = time.time() - 60  # a minute ago: its ingest may still be splitting
+    assert rt.ledger.claim_run(RunRecord(rid, key, "e", created=claimed_at, updated=claimed_at))
+
+    put_key, put_rid = put_incoming(rt, "died.jsonl.gz", data)  # the put delivers the event
+    assert (put_key, put_rid) == (key, rid)
+    assert rt.ledger.get_run(rid).state == "CLAIMED" and runs_tree(rt, rid) == {}
+    ops = OpsSettings(alert_cooldown_s=6 * 3600, freshness_window_s=24 * 3600)
+    assert run_verifier(rt, now=time.time(), ops=ops).verdict == "ok"
+    later = run_verifier(rt, now=claimed_at + 601, ops=ops)
+    assert later.verdict == "problems"
+    assert alerts_of(rt, f"run-stuck:{rid}") == [("error", f"newsops run claimed but never started: {rid}")]
+
+    # The lease is over: the next delivery (or `newsops run KEY`) takes the claim over.
+    with rt.ledger._conn() as c:  # noqa: SLF001 - back-date the claim as if 10 minutes passed
+        c.execute("UPDATE runs SET updated = ? WHERE run_id = ?", (claimed_at - 600, rid))
+    payload = deliver_event(rt, key)
+    assert payload["status"] == "started"
+    run = rt.ledger.get_run(rid)
+    assert run.state == "SUCCEEDED" and run.detail["articles"]["valid"] == 7
+    assert deliver_event(rt, key)["status"] == "duplicate"  # and exactly once from then on
+    run_verifier(rt, now=time.time() + 3600, ops=ops)
+    assert [s for s, _ in alerts_of(rt, f"run-stuck:{rid}")] == ["error", "resolved"]

@@ -42,3 +42,22 @@ def test_state_documents(tmp_path):
     ledger.put_state("crawl", "feed2", {"etag": "z"})
     assert ledger.get_state("crawl", "feed1") == {"etag": "y"}
     assert [k for k, _ in ledger.list_state("crawl")] == ["feed1", "feed2"]
+
+
+def test_only_a_stale_unstarted_claim_is_taken_over_and_by_one_taker(tmp_path):
+    ledger = SqliteLedger(tmp_path / "l.sqlite3")
+    ledger.claim_run(RunRecord("old", "k", "e", created=100.0, updated=100.0))
+    ledger.claim_run(RunRecord("young", "k", "e", created=900.0, updated=900.0))
+    ledger.claim_run(RunRecord("started", "k", "e", created=100.0, updated=100.0))
+    ledger.update_run("started", state="RUNNING")
+
+    def take(_: int) -> bool:
+        return SqliteLedger(tmp_path / "l.sqlite3").take_over_claim("old", claimed_before=500.0)
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(take, range(16)))
+    assert wins.count(True) == 1
+    assert ledger.get_run("old").updated > 500.0  # renewed: the next taker waits a lease again
+    assert ledger.take_over_claim("young", claimed_before=500.0) is False
+    assert ledger.take_over_claim("started", claimed_before=10**12) is False
+    assert ledger.take_over_claim("unknown", claimed_before=10**12) is False

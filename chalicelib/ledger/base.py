@@ -30,6 +30,11 @@ class Ledger(ABC):
         """Create the run record unless it exists (conditional write). True for the claimer only."""
 
     @abstractmethod
+    def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
+        """Renew a claim that is still CLAIMED and was last updated before ``claimed_before``
+        (its claimer died before starting the run). Conditional: one taker wins."""
+
+    @abstractmethod
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         """Set fields (state, verdict, ended, detail entries merged); KeyError for an unknown run."""
 

@@ -128,6 +128,22 @@ class DynamoDBLedger(Ledger):
             raise
         return True
 
+    def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
+        try:
+            self._ddb.update_item(
+                TableName=self.runs_table, Key={"run_id": {"S": run_id}},
+                UpdateExpression="SET #updated = :now",
+                ConditionExpression="#state = :claimed AND #updated < :before",
+                ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
+                ExpressionAttributeValues={":now": self._value(time.time()),
+                                           ":claimed": {"S": "CLAIMED"},
+                                           ":before": self._value(claimed_before)})
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         detail = fields.pop("detail", None) or {}
         fields.pop("updated", None)  # always now, as in SQLite

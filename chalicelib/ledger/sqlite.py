@@ -72,6 +72,12 @@ class SqliteLedger(Ledger):
             return False
         return True
 
+    def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
+        cur = self._conn().execute(
+            "UPDATE runs SET updated = ? WHERE run_id = ? AND state = 'CLAIMED' AND updated < ?",
+            (time.time(), run_id, claimed_before))
+        return cur.rowcount == 1
+
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")

@@ -38,6 +38,30 @@ def test_claim_is_conditional_even_under_concurrency(world: World) -> None:
     assert sorted(results) == [False] * 7 + [True]
 
 
+def test_a_stale_unstarted_claim_is_taken_over_by_one_taker(world: World) -> None:
+    ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
+    ledger.claim_run(RunRecord(run_id="old", input_key="incoming/x", etag="e", created=100.0, updated=100.0))
+    ledger.claim_run(RunRecord(run_id="young", input_key="incoming/x", etag="e", created=900.0, updated=900.0))
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def take() -> None:
+        barrier.wait()
+        results.append(ledger.take_over_claim("old", claimed_before=500.0))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert ledger.get_run("old").updated > 500.0
+    assert ledger.take_over_claim("young", claimed_before=500.0) is False
+    ledger.update_run("young", state="RUNNING")
+    assert ledger.take_over_claim("young", claimed_before=10.0**12) is False
+    assert ledger.take_over_claim("unknown", claimed_before=10.0**12) is False
+
+
 def test_update_merges_detail_atomically_and_keeps_types(world: World) -> None:
     ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
     ledger.claim_run(RunRecord(run_id="r", input_key="incoming/x", etag="e", detail={"a": 1}))
