@@ -99,6 +99,30 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
         # are rewritten whole under the same keys, so starting over is safe.
         log.warning("run %s was claimed over %ds ago and never started: taking it over",
                     rid, rt.settings.ingest_lease_s)
+    try:
+        return _split_and_start(rt, rid, key, etag, size, version, models)
+    except Exception as exc:
+        _release_unstarted(rt, rid, exc)
+        raise
+
+
+def _release_unstarted(rt: Runtime, rid: str, exc: Exception) -> None:
+    """After an error (S3, Step Functions, the ledger) before the run's execution started, free
+    the claim, so that the event's retry (Lambda retries a failed asynchronous invocation) or
+    `newsops run KEY` starts the run, instead of finding it claimed and stopping as a duplicate."""
+    try:
+        if rt.workflow.describe(rid) is not None:
+            return  # the execution exists: the run goes on, and its own failure path reports
+        rt.ledger.update_run(rid, detail={"ingest_error": f"{type(exc).__name__}: {exc}"[:500]})
+        rt.ledger.release_claim(rid)
+        log.error("run %s: ingest failed before the run started (%s: %s); claim released for a retry",
+                  rid, type(exc).__name__, exc)
+    except Exception:  # noqa: BLE001 - the original error is the one to raise
+        log.exception("run %s: could not release the claim; it is taken over after the lease", rid)
+
+
+def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, version: str | None,
+                     models: dict[str, dict[str, str]]) -> IngestOutcome:
     settings = rt.settings
     try:
         chunk_size = settings.chunk_size

@@ -158,3 +158,32 @@ def test_a_claim_whose_ingest_died_is_taken_over_after_the_lease(make_runtime):
     assert deliver_event(rt, key)["status"] == "duplicate"  # and exactly once from then on
     run_verifier(rt, now=time.time() + 3600, ops=ops)
     assert [s for s, _ in alerts_of(rt, f"run-stuck:{rid}")] == ["error", "resolved"]
+
+
+def test_an_error_before_the_run_started_frees_the_claim_for_the_events_retry(make_runtime):
+    """A transient error of Step Functions (or S3, or the ledger) fails the ingest invocation;
+    Lambda retries it. The retry must start the run, not stop at "already claimed"."""
+    rt = make_runtime(chunk_size=3)
+    start = rt.workflow.start
+    calls = []
+
+    def throttled_once(run_id, payload):
+        calls.append(run_id)
+        if len(calls) == 1:
+            raise RuntimeError("ThrottlingException: Rate exceeded")
+        return start(run_id, payload)
+
+    rt.workflow.start = throttled_once
+    data = jsonl_gz([article(i) for i in range(7)])
+    with pytest.raises(RuntimeError, match="Rate exceeded"):
+        put_incoming(rt, "throttled.jsonl.gz", data)
+    key = "incoming/2026-11-27/throttled.jsonl.gz"
+    rid = keys.run_id(key, rt.store.head(key).etag)
+    run = rt.ledger.get_run(rid)
+    assert run.state == "CLAIMED" and run.detail["ingest_error"].startswith("RuntimeError: Throttling")
+    assert rt.workflow.describe(rid) is None
+
+    payload = deliver_event(rt, key)  # the invocation's retry
+    assert payload["status"] == "started"
+    assert rt.ledger.get_run(rid).state == "SUCCEEDED" and len(calls) == 2
+    assert deliver_event(rt, key)["status"] == "duplicate"

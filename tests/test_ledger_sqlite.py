@@ -61,3 +61,17 @@ def test_only_a_stale_unstarted_claim_is_taken_over_and_by_one_taker(tmp_path):
     assert ledger.take_over_claim("young", claimed_before=500.0) is False
     assert ledger.take_over_claim("started", claimed_before=10**12) is False
     assert ledger.take_over_claim("unknown", claimed_before=10**12) is False
+
+
+def test_a_released_claim_is_free_at_once_and_a_finished_run_is_never_released(tmp_path):
+    ledger = SqliteLedger(tmp_path / "l.sqlite3")
+    for rid, state in (("claimed", None), ("running", "RUNNING"), ("done", "SUCCEEDED")):
+        ledger.claim_run(RunRecord(rid, "k", "e"))
+        if state:
+            ledger.update_run(rid, state=state)
+    assert ledger.take_over_claim("claimed", claimed_before=1.0) is False  # fresh: a duplicate
+    assert ledger.release_claim("claimed") and ledger.release_claim("running")
+    assert ledger.get_run("running").state == "CLAIMED"
+    assert ledger.take_over_claim("running", claimed_before=1.0) is True
+    assert ledger.release_claim("done") is False and ledger.get_run("done").state == "SUCCEEDED"
+    assert ledger.release_claim("unknown") is False

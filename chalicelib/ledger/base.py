@@ -35,6 +35,11 @@ class Ledger(ABC):
         (its claimer died before starting the run). Conditional: one taker wins."""
 
     @abstractmethod
+    def release_claim(self, run_id: str) -> bool:
+        """Make a run that is not yet started (CLAIMED, or RUNNING without an execution) free to
+        take over at once: CLAIMED, last updated at 0. False when the run is over or unknown."""
+
+    @abstractmethod
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         """Set fields (state, verdict, ended, detail entries merged); KeyError for an unknown run."""
 

@@ -144,6 +144,21 @@ class DynamoDBLedger(Ledger):
             raise
         return True
 
+    def release_claim(self, run_id: str) -> bool:
+        try:
+            self._ddb.update_item(
+                TableName=self.runs_table, Key={"run_id": {"S": run_id}},
+                UpdateExpression="SET #state = :claimed, #updated = :zero",
+                ConditionExpression="#state IN (:claimed, :running)",
+                ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
+                ExpressionAttributeValues={":claimed": {"S": "CLAIMED"}, ":running": {"S": "RUNNING"},
+                                           ":zero": self._value(0)})
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         detail = fields.pop("detail", None) or {}
         fields.pop("updated", None)  # always now, as in SQLite

@@ -78,6 +78,12 @@ class SqliteLedger(Ledger):
             (time.time(), run_id, claimed_before))
         return cur.rowcount == 1
 
+    def release_claim(self, run_id: str) -> bool:
+        cur = self._conn().execute(
+            "UPDATE runs SET state = 'CLAIMED', updated = 0 "
+            "WHERE run_id = ? AND state IN ('CLAIMED', 'RUNNING')", (run_id,))
+        return cur.rowcount == 1
+
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")

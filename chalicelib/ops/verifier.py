@@ -82,14 +82,18 @@ def _results_finding(run: RunRecord, rt: Runtime, later_indexed: int) -> Finding
 
 
 def _stuck_finding(run: RunRecord, rt: Runtime, now: float) -> Finding | None:
-    if run.state == "CLAIMED" and now - run.updated > rt.settings.ingest_lease_s:
-        # Its ingest died before starting it: no event will come again on its own.
-        age = now - run.updated
+    # updated is 0 once ingest released the claim after an error: then the claim's own age counts.
+    claimed_for = now - (run.updated or run.created)
+    if run.state == "CLAIMED" and claimed_for > rt.settings.ingest_lease_s:
+        # Its ingest died or failed before starting it, and no retry has started it since.
+        age = claimed_for
+        error = run.detail.get("ingest_error")
         return Finding(
             id=f"{CHECK_STUCK}:{run.run_id}", check=CHECK_STUCK,
             subject=f"run claimed but never started: {run.run_id}", run_id=run.run_id,
             stage="ingest", reason=(f"run {run.run_id} was claimed {age:.0f}s ago and its ingest "
-                                    f"never started it (ingest lease {rt.settings.ingest_lease_s}s)"),
+                                    f"never started it (ingest lease {rt.settings.ingest_lease_s}s)"
+                                    + (f"; ingest failed with {error}" if error else "")),
             counts={"age_s": int(age), "limit_s": rt.settings.ingest_lease_s},
             look_at=[f"newsops run {run.input_key}  (takes the claim over and starts the run)",
                      "the ingest function's logs (timeout or out of memory)"])

@@ -62,6 +62,20 @@ def test_a_stale_unstarted_claim_is_taken_over_by_one_taker(world: World) -> Non
     assert ledger.take_over_claim("unknown", claimed_before=10.0**12) is False
 
 
+def test_a_released_claim_is_free_at_once_and_a_finished_run_is_never_released(world: World) -> None:
+    ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
+    for rid, state in (("claimed", None), ("running", "RUNNING"), ("done", "SUCCEEDED")):
+        ledger.claim_run(RunRecord(run_id=rid, input_key="incoming/x", etag="e"))
+        if state:
+            ledger.update_run(rid, state=state)
+    assert ledger.take_over_claim("claimed", claimed_before=1.0) is False
+    assert ledger.release_claim("claimed") and ledger.release_claim("running")
+    assert ledger.get_run("running").state == "CLAIMED"
+    assert ledger.take_over_claim("running", claimed_before=1.0) is True
+    assert ledger.release_claim("done") is False and ledger.get_run("done").state == "SUCCEEDED"
+    assert ledger.release_claim("unknown") is False
+
+
 def test_update_merges_detail_atomically_and_keeps_types(world: World) -> None:
     ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
     ledger.claim_run(RunRecord(run_id="r", input_key="incoming/x", etag="e", detail={"a": 1}))
