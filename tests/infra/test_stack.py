@@ -226,7 +226,7 @@ def test_state_machine_role(resources: dict[str, Any]) -> None:
 # What each function's code does, as IAM actions (the brief of issue #8).
 REQUIRED_ACTIONS = {
     "ingest": {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem",
-               "states:StartExecution", "sqs:SendMessage"},
+               "states:StartExecution", "states:DescribeExecution", "sqs:SendMessage"},
     "index": {"s3:GetObject", "dynamodb:UpdateItem"},
     "verify": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
     "cleanup": {"batch:ListJobs", "batch:TerminateJob", "s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
@@ -257,6 +257,12 @@ def test_function_role_is_least_privilege(resources: dict[str, Any], name: str) 
             assert "DataBucket.Arn}/" in text and "/*\"" in text, f"{name}: PutObject not limited to prefixes"
     logs = [s for s in stmts if "logs:PutLogEvents" in actions([s])]
     assert logs and all(s["Resource"] == {"Fn::GetAtt": [FUNCTIONS[name].log_group, "Arn"]} for s in logs)
+
+
+def test_ingest_reads_only_the_pipelines_executions(resources: dict[str, Any]) -> None:
+    [describe] = [s for s in statements(resources[FUNCTIONS["ingest"].role])
+                  if "states:DescribeExecution" in actions([s])]
+    assert describe["Resource"]["Fn::Sub"].endswith(":execution:${AppName}-${Stage}-pipeline:*")
 
 
 def test_api_role_is_read_only(resources: dict[str, Any]) -> None:
