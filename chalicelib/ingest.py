@@ -95,10 +95,10 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
         if not rt.ledger.take_over_claim(rid, claimed_before=started - rt.settings.ingest_lease_s):
             log.info("duplicate event for %s: run %s already claimed", key, rid)
             return IngestOutcome(rid, "duplicate", "run already claimed")
-        # Its claimer died while splitting (timeout, out of memory): chunks and the manifest
-        # are rewritten whole under the same keys, so starting over is safe.
-        log.warning("run %s was claimed over %ds ago and never started: taking it over",
-                    rid, rt.settings.ingest_lease_s)
+        # Its claimer failed (and released it) or died while splitting (timeout, out of memory):
+        # chunks and the manifest are rewritten whole under the same keys, so starting over is safe.
+        log.warning("run %s was claimed and never started (its ingest failed, or died over %ds "
+                    "ago): taking it over", rid, rt.settings.ingest_lease_s)
     try:
         return _split_and_start(rt, rid, key, etag, size, version, models)
     except Exception as exc:
@@ -113,7 +113,7 @@ def _release_unstarted(rt: Runtime, rid: str, exc: Exception) -> None:
     try:
         if rt.workflow.describe(rid) is not None:
             return  # the execution exists: the run goes on, and its own failure path reports
-        rt.ledger.update_run(rid, detail={"ingest_error": f"{type(exc).__name__}: {exc}"[:500]})
+        rt.ledger.update_run(rid, detail={"ingest_failed_attempt": f"{type(exc).__name__}: {exc}"[:500]})
         rt.ledger.release_claim(rid)
         log.error("run %s: ingest failed before the run started (%s: %s); claim released for a retry",
                   rid, type(exc).__name__, exc)

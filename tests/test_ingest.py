@@ -180,7 +180,7 @@ def test_an_error_before_the_run_started_frees_the_claim_for_the_events_retry(ma
     key = "incoming/2026-11-27/throttled.jsonl.gz"
     rid = keys.run_id(key, rt.store.head(key).etag)
     run = rt.ledger.get_run(rid)
-    assert run.state == "CLAIMED" and run.detail["ingest_error"].startswith("RuntimeError: Throttling")
+    assert run.state == "CLAIMED" and run.detail["ingest_failed_attempt"].startswith("RuntimeError: Throttling")
     assert rt.workflow.describe(rid) is None
 
     payload = deliver_event(rt, key)  # the invocation's retry

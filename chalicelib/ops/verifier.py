@@ -83,11 +83,10 @@ def _results_finding(run: RunRecord, rt: Runtime, later_indexed: int) -> Finding
 
 def _stuck_finding(run: RunRecord, rt: Runtime, now: float) -> Finding | None:
     # updated is 0 once ingest released the claim after an error: then the claim's own age counts.
-    claimed_for = now - (run.updated or run.created)
-    if run.state == "CLAIMED" and claimed_for > rt.settings.ingest_lease_s:
+    age = now - (run.updated or run.created)
+    if run.state == "CLAIMED" and age > rt.settings.ingest_lease_s:
         # Its ingest died or failed before starting it, and no retry has started it since.
-        age = claimed_for
-        error = run.detail.get("ingest_error")
+        error = run.detail.get("ingest_failed_attempt")
         return Finding(
             id=f"{CHECK_STUCK}:{run.run_id}", check=CHECK_STUCK,
             subject=f"run claimed but never started: {run.run_id}", run_id=run.run_id,
