@@ -119,40 +119,31 @@ class DynamoDBLedger(Ledger):
         doc = {"run_id": record.run_id, "input_key": record.input_key, "etag": record.etag,
                "state": record.state, "created": record.created, "updated": record.updated,
                "ended": record.ended, "verdict": record.verdict, "detail": record.detail or {}}
-        try:
-            self._ddb.put_item(TableName=self.runs_table, Item=self._item(doc),
-                               ConditionExpression="attribute_not_exists(run_id)")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._conditional(self._ddb.put_item, Item=self._item(doc),
+                                 ConditionExpression="attribute_not_exists(run_id)")
 
     def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
-        try:
-            self._ddb.update_item(
-                TableName=self.runs_table, Key={"run_id": {"S": run_id}},
-                UpdateExpression="SET #updated = :now",
-                ConditionExpression="#state = :claimed AND #updated < :before",
-                ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
-                ExpressionAttributeValues={":now": self._value(time.time()),
-                                           ":claimed": {"S": "CLAIMED"},
-                                           ":before": self._value(claimed_before)})
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._conditional(
+            self._ddb.update_item, Key={"run_id": {"S": run_id}},
+            UpdateExpression="SET #updated = :now",
+            ConditionExpression="#state = :claimed AND #updated < :before",
+            ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
+            ExpressionAttributeValues={":now": self._value(time.time()), ":claimed": {"S": "CLAIMED"},
+                                       ":before": self._value(claimed_before)})
 
     def release_claim(self, run_id: str) -> bool:
+        return self._conditional(
+            self._ddb.update_item, Key={"run_id": {"S": run_id}},
+            UpdateExpression="SET #state = :claimed, #updated = :zero",
+            ConditionExpression="#state IN (:claimed, :running)",
+            ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
+            ExpressionAttributeValues={":claimed": {"S": "CLAIMED"}, ":running": {"S": "RUNNING"},
+                                       ":zero": self._value(0)})
+
+    def _conditional(self, call: Any, **kwargs: Any) -> bool:
+        """A conditional write on the runs table: False when its condition does not hold."""
         try:
-            self._ddb.update_item(
-                TableName=self.runs_table, Key={"run_id": {"S": run_id}},
-                UpdateExpression="SET #state = :claimed, #updated = :zero",
-                ConditionExpression="#state IN (:claimed, :running)",
-                ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
-                ExpressionAttributeValues={":claimed": {"S": "CLAIMED"}, ":running": {"S": "RUNNING"},
-                                           ":zero": self._value(0)})
+            call(TableName=self.runs_table, **kwargs)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
