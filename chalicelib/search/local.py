@@ -250,8 +250,8 @@ class LocalSearchIndex(SearchIndex):
 
     def _write(self, rows: list[_Row]) -> int:
         # As few statements a batch as SQLite's parameter limit allows: each one hands the GIL
-        # back and forth with the thread preparing the next batch (see _insert_rows); ~50
-        # statements a batch of 5,000 left the writer waiting ~40 us a document, ~15 ~20 us.
+        # back and forth with the thread preparing the next batch (see _insert_rows): ~50
+        # statements a batch of 5,000 left the writer waiting ~40 us a document, ~15 of them ~20 us.
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
