@@ -21,20 +21,26 @@ from tests.aws.moto_world import World, hold_running, moto_job
 
 
 # -- DynamoDB ledger -------------------------------------------------------------------------
-def test_claim_is_conditional_even_under_concurrency(world: World) -> None:
-    ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
+def _at_once(call: Any, n: int = 8) -> list[bool]:
+    """``call()`` from n threads released together: the results of a race."""
     results: list[bool] = []
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(n)
 
-    def claim() -> None:
+    def one() -> None:
         barrier.wait()
-        results.append(ledger.claim_run(RunRecord(run_id="b-1", input_key="incoming/x", etag="e")))
+        results.append(call())
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
+    threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_claim_is_conditional_even_under_concurrency(world: World) -> None:
+    ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
+    results = _at_once(lambda: ledger.claim_run(RunRecord(run_id="b-1", input_key="incoming/x", etag="e")))
     assert sorted(results) == [False] * 7 + [True]
 
 
@@ -42,18 +48,7 @@ def test_a_stale_unstarted_claim_is_taken_over_by_one_taker(world: World) -> Non
     ledger = DynamoDBLedger(world.runs_table, world.state_table, world.client("dynamodb"))
     ledger.claim_run(RunRecord(run_id="old", input_key="incoming/x", etag="e", created=100.0, updated=100.0))
     ledger.claim_run(RunRecord(run_id="young", input_key="incoming/x", etag="e", created=900.0, updated=900.0))
-    results: list[bool] = []
-    barrier = threading.Barrier(8)
-
-    def take() -> None:
-        barrier.wait()
-        results.append(ledger.take_over_claim("old", claimed_before=500.0))
-
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = _at_once(lambda: ledger.take_over_claim("old", claimed_before=500.0))
     assert sorted(results) == [False] * 7 + [True]
     assert ledger.get_run("old").updated > 500.0
     assert ledger.take_over_claim("young", claimed_before=500.0) is False
