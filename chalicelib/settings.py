@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     state_table: str = ""
     alerts_topic_arn: str = ""
     state_machine_arn: str = ""
+    # The train state machine (statemachine/train.asl.json): `newsops train --backend aws` starts it.
+    train_state_machine_arn: str = ""
     job_queue: str = ""
     job_definition_prefix: str = "newsops"
     search_backend: Literal["local", "elasticsearch", "opensearch"] = "local"
@@ -36,6 +38,9 @@ class Settings(BaseSettings):
     job_attempts: int = Field(default=3, ge=1, le=10)
     job_timeout_s: int = Field(default=3600, ge=1)
     run_timeout_s: int = Field(default=6 * 3600, ge=1)
+    # One attempt of the train step (Batch's attemptDurationSeconds has a minimum of 60 s);
+    # evaluate and register are bounded by chalicelib.training.STEP_TIMEOUT_S.
+    train_timeout_s: int = Field(default=4 * 3600, ge=60, description="limit of one attempt of the train step")
     # Longer than the ingest function's timeout (900 s): a claim this old that never started
     # its run belongs to an ingest that is surely dead, and the next ingest may take it over.
     ingest_lease_s: int = Field(default=960, ge=1, description="age after which a claimed, unstarted run is taken over")

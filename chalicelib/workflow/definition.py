@@ -7,7 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-DEFINITION_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "pipeline.asl.json"
+STATEMACHINES = Path(__file__).resolve().parents[2] / "statemachine"
+DEFINITION_PATH = STATEMACHINES / "pipeline.asl.json"
+# Train -> evaluate -> register (chalicelib/training.py starts it); its placeholders are a
+# subset of the pipeline's, so both definitions are filled from the same values.
+TRAIN_DEFINITION_PATH = STATEMACHINES / "train.asl.json"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 # What the local backend substitutes: names its task dispatcher understands.

@@ -2,12 +2,15 @@
 
 Adds what CloudFormation cannot read from the repository by itself:
 
-- the state machine's ``Definition``, from statemachine/pipeline.asl.json (``${Placeholders}``
-  stay; the template's ``DefinitionSubstitutions`` fill them at deploy time);
+- each state machine's ``Definition``, from the file its ``Metadata`` names
+  (``newsops.definition-file``: statemachine/pipeline.asl.json, statemachine/train.asl.json;
+  ``${Placeholders}`` stay, the template's ``DefinitionSubstitutions`` fill them at deploy time);
 - one ``AWS::Batch::JobDefinition`` per task of chalicelib/config/tasks.json, named
   ``<AppName>-<Stage>-<task>`` (= ``NEWSOPS_JOB_DEFINITION_PREFIX-<task>``), with the task's
   GPU/vCPU/memory, ``attemptDurationSeconds`` and a ``retryStrategy`` whose ``evaluateOnExit``
-  retries the entrypoint's retryable exit code and reclaimed Spot hosts.
+  retries the entrypoint's retryable exit code and reclaimed Spot hosts;
+- ``TrainJobDefinition``, ``<AppName>-<Stage>-train``: the training steps in the same image,
+  sized by the stack's TrainGpus/TrainVcpus/TrainMemoryMiB, with the training role.
 
 Also writes build/infra/bootstrap.json (infra/bootstrap.yaml as JSON).
 
@@ -25,16 +28,18 @@ from typing import Any
 
 from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
 from chalicelib.schema import TaskSpec
+from chalicelib.settings import Settings
 from chalicelib.taskconfig import load_tasks
 from scripts.deploy import cfn
 from scripts.deploy.layout import (
     BOOTSTRAP_SOURCE,
     BUILT_BOOTSTRAP,
     BUILT_TEMPLATE,
-    DEFINITION,
     INFRA_SOURCE,
+    REPO,
     TASKS_FILE,
     TEMPLATE_BODY_LIMIT,
+    TRAIN_JOB_DEFINITION,
 )
 
 MIN_ATTEMPT_SECONDS = 60  # AWS Batch minimum for attemptDurationSeconds
@@ -54,29 +59,28 @@ def logical_id(task: str) -> str:
     return "JobDefinition" + "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", task) if p)
 
 
-def job_definition(task: TaskSpec) -> dict[str, Any]:
-    requirements = [
-        {"Type": "VCPU", "Value": str(task.vcpus)},
-        {"Type": "MEMORY", "Value": str(task.memory_mib)},
-    ]
-    if task.gpu:
-        requirements.append({"Type": "GPU", "Value": str(task.gpu)})
-    environment = [
+def _environment(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         {"Name": "NEWSOPS_BACKEND", "Value": "aws"},
         {"Name": "NEWSOPS_STAGE", "Value": {"Ref": "Stage"}},
         {"Name": "NEWSOPS_BUCKET", "Value": {"Ref": "DataBucket"}},
-        {"Name": "NEWSOPS_TASK", "Value": task.name},
+        *extra,
         {"Name": "HF_HUB_OFFLINE", "Value": "1"},
         {"Name": "TRANSFORMERS_OFFLINE", "Value": "1"},
         {"Fn::If": ["UseModelCache", {"Name": "NEWSOPS_MODEL_CACHE", "Value": MODEL_CACHE_PATH},
                     {"Ref": "AWS::NoValue"}]},
     ]
-    container: dict[str, Any] = {
-        # The image's ENTRYPOINT/CMD runs `python -m newsops_batch`: run id and task come from
-        # the environment (SubmitJob overrides), the chunk from AWS_BATCH_JOB_ARRAY_INDEX.
+
+
+def _container(role: str, requirements: list[Any], environment: list[dict[str, Any]],
+               log_prefix: str) -> dict[str, Any]:
+    return {
+        # The image's ENTRYPOINT runs `python -m newsops_batch`: a chunk job's run id and task
+        # come from the environment (SubmitJob overrides), the chunk from
+        # AWS_BATCH_JOB_ARRAY_INDEX; a training step's `train|evaluate|register ID` is its CMD.
         "Image": {"Fn::If": ["HasImageUri", {"Ref": "ImageUri"},
                              {"Fn::Sub": "${BatchImageRepository.RepositoryUri}:bootstrap"}]},
-        "JobRoleArn": {"Fn::GetAtt": ["BatchJobRole", "Arn"]},
+        "JobRoleArn": {"Fn::GetAtt": [role, "Arn"]},
         "ResourceRequirements": requirements,
         "Environment": environment,
         "Privileged": False,
@@ -85,7 +89,7 @@ def job_definition(task: TaskSpec) -> dict[str, Any]:
             "Options": {
                 "awslogs-group": {"Ref": "BatchJobLogGroup"},
                 "awslogs-region": {"Ref": "AWS::Region"},
-                "awslogs-stream-prefix": task.name,
+                "awslogs-stream-prefix": log_prefix,
             },
         },
         "Volumes": {"Fn::If": ["UseModelCache", [{
@@ -100,6 +104,17 @@ def job_definition(task: TaskSpec) -> dict[str, Any]:
             {"SourceVolume": "models", "ContainerPath": MODEL_CACHE_PATH, "ReadOnly": False},
         ], {"Ref": "AWS::NoValue"}]},
     }
+
+
+def job_definition(task: TaskSpec) -> dict[str, Any]:
+    requirements: list[Any] = [
+        {"Type": "VCPU", "Value": str(task.vcpus)},
+        {"Type": "MEMORY", "Value": str(task.memory_mib)},
+    ]
+    if task.gpu:
+        requirements.append({"Type": "GPU", "Value": str(task.gpu)})
+    container = _container("BatchJobRole", requirements,
+                           _environment({"Name": "NEWSOPS_TASK", "Value": task.name}), task.name)
     return {
         "Type": "AWS::Batch::JobDefinition",
         "Properties": {
@@ -115,19 +130,47 @@ def job_definition(task: TaskSpec) -> dict[str, Any]:
     }
 
 
-def build(source: Path = INFRA_SOURCE, tasks_file: Path = TASKS_FILE,
-          definition: Path = DEFINITION) -> dict[str, Any]:
+def train_job_definition() -> dict[str, Any]:
+    """The training steps' job definition. The train state machine sets each submission's
+    attempts, timeout and CMD (and a GPU when the task asks for one); these are the defaults."""
+    defaults = Settings.model_fields
+    requirements: list[Any] = [
+        {"Type": "VCPU", "Value": {"Ref": "TrainVcpus"}},
+        {"Type": "MEMORY", "Value": {"Ref": "TrainMemoryMiB"}},
+        {"Fn::If": ["TrainOnGpu", {"Type": "GPU", "Value": {"Ref": "TrainGpus"}}, {"Ref": "AWS::NoValue"}]},
+    ]
+    return {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {
+            "JobDefinitionName": {"Fn::Sub": f"${{AppName}}-${{Stage}}-{TRAIN_JOB_DEFINITION}"},
+            "Type": "container",
+            "PlatformCapabilities": ["EC2"],
+            "PropagateTags": True,
+            "Timeout": {"AttemptDurationSeconds": defaults["train_timeout_s"].default},
+            "RetryStrategy": {"Attempts": defaults["job_attempts"].default, "EvaluateOnExit": EVALUATE_ON_EXIT},
+            "ContainerProperties": _container("TrainJobRole", requirements, _environment(), TRAIN_JOB_DEFINITION),
+            "Tags": {"newsops-stage": {"Ref": "Stage"}, "newsops-step": "training"},
+        },
+    }
+
+
+def build(source: Path = INFRA_SOURCE, tasks_file: Path = TASKS_FILE) -> dict[str, Any]:
     template = cfn.load(source)
     resources = template["Resources"]
-    machines = [r for r in resources.values()
-                if r.get("Metadata", {}).get("newsops", {}).get("definition-file")]
-    if len(machines) != 1:
-        raise ValueError(f"{source}: expected one state machine with Metadata newsops.definition-file")
-    machine = machines[0]
-    definition_text = definition.read_text(encoding="utf-8")
-    machine["Properties"]["Definition"] = json.loads(definition_text)
+    machines = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine"}
+    for lid, machine in machines.items():
+        name = machine.get("Metadata", {}).get("newsops", {}).get("definition-file")
+        if not name:
+            raise ValueError(f"{source}: state machine {lid} has no Metadata newsops.definition-file")
+        machine["Properties"]["Definition"] = json.loads((REPO / name).read_text(encoding="utf-8"))
 
     tasks = load_tasks(tasks_file).tasks
+    if any(t.name == TRAIN_JOB_DEFINITION for t in tasks):
+        raise ValueError(f"a task may not be named {TRAIN_JOB_DEFINITION!r}: "
+                         f"<AppName>-<Stage>-{TRAIN_JOB_DEFINITION} is the training job definition")
+    resources["TrainJobDefinition"] = train_job_definition()
+    template.setdefault("Outputs", {})["TrainJobDefinitionArn"] = {
+        "Description": "job definition of the training steps", "Value": {"Ref": "TrainJobDefinition"}}
     for task in tasks:
         lid = logical_id(task.name)
         if lid in resources:

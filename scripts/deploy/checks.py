@@ -5,7 +5,7 @@
   defaults, so the optional search domain and EFS cache get a variant where they exist),
   on the bootstrap template and on the `make package` template;
 - checkov's GitHub Actions checks and the GitHub workflow JSON schema on .github/workflows;
-- statelint on the state machine definition after DefinitionSubstitutions.
+- statelint on each state machine definition (pipeline, training) after DefinitionSubstitutions.
 
 The heavy tools live in .venv-tools/ (`make tools`); each runs ONCE over all files, because
 each takes seconds just to start.
@@ -76,9 +76,19 @@ def variant(template: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any
     return out
 
 
-def substituted_definition(template: dict[str, Any], values: dict[str, str] | None = None) -> dict[str, Any]:
-    """The state machine's Definition with its placeholders filled (as Step Functions will)."""
-    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+def substituted_definitions(template: dict[str, Any],
+                            values: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Every state machine's Definition, by logical id, with its placeholders filled."""
+    return {lid: substituted_definition(template, values, lid) for lid, r in template["Resources"].items()
+            if r["Type"] == "AWS::StepFunctions::StateMachine"}
+
+
+def substituted_definition(template: dict[str, Any], values: dict[str, str] | None = None,
+                           logical_id: str | None = None) -> dict[str, Any]:
+    """A state machine's Definition (the first one unless named) with its placeholders filled
+    (as Step Functions will)."""
+    machine = (template["Resources"][logical_id] if logical_id else next(
+        r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"))
     text = json.dumps(machine["Properties"]["Definition"])
     values = values or REPRESENTATIVE_SUBSTITUTIONS
     missing = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)) - values.keys()
@@ -134,14 +144,14 @@ def checkov(files: list[Path], workflows: Path | None = WORKFLOWS) -> dict[str, 
     return out
 
 
-def statelint(definition: dict[str, Any], workdir: Path) -> list[str]:
-    path = workdir / "pipeline.substituted.asl.json"
+def statelint(definition: dict[str, Any], workdir: Path, name: str = "pipeline") -> list[str]:
+    path = workdir / f"{name}.substituted.asl.json"
     path.write_text(json.dumps(definition, indent=2))
     exe = Path(sys.executable).parent / "statelint"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "statelint"]
     proc = _run([*cmd, str(path)])
-    if proc.returncode != 0:
-        return [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    if proc.returncode != 0 or proc.stdout.strip():
+        return [f"{name}: {line}" for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     return []
 
 
@@ -188,7 +198,8 @@ def run_all(templates: dict[str, Path], stack: dict[str, Any], *, workdir: Path 
     paths = list(templates.values())
     report.cfn_lint = cfn_lint(paths)
     report.checkov = checkov(paths)
-    report.statelint = statelint(substituted_definition(stack), workdir)
+    for lid, definition in substituted_definitions(stack).items():
+        report.statelint += statelint(definition, workdir, lid)
     report.workflows = workflow_schema()
     return report
 

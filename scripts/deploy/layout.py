@@ -16,6 +16,7 @@ BOOTSTRAP_SOURCE = REPO / "infra" / "bootstrap.yaml"
 BUILT_BOOTSTRAP = REPO / "build" / "infra" / "bootstrap.json"
 CHALICE_CONFIG = REPO / ".chalice" / "config.json"
 DEFINITION = REPO / "statemachine" / "pipeline.asl.json"
+TRAIN_DEFINITION = REPO / "statemachine" / "train.asl.json"
 TASKS_FILE = REPO / "chalicelib" / "config" / "tasks.json"
 # CloudFormation accepts a template body up to this size without an S3 upload.
 TEMPLATE_BODY_LIMIT = 51_200
@@ -57,6 +58,7 @@ ENV_FROM_OUTPUTS: dict[str, str] = {
     "NEWSOPS_STATE_TABLE": "StateTableName",
     "NEWSOPS_ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "NEWSOPS_STATE_MACHINE_ARN": "StateMachineArn",
+    "NEWSOPS_TRAIN_STATE_MACHINE_ARN": "TrainStateMachineArn",
     "NEWSOPS_JOB_QUEUE": "JobQueueArn",
     "NEWSOPS_JOB_DEFINITION_PREFIX": "JobDefinitionPrefix",
     "NEWSOPS_SEARCH_BACKEND": "SearchBackend",
@@ -71,3 +73,7 @@ DEPLOY_ENV = ("NEWSOPS_CODE_VERSION",)
 # The ASL placeholders and what fills them (DefinitionSubstitutions of the state machine).
 DEFINITION_SUBSTITUTIONS = ("JobQueueArn", "IndexFunctionArn", "VerifyFunctionArn",
                             "CleanupFunctionArn", "AlertsTopicArn")
+TRAIN_DEFINITION_SUBSTITUTIONS = ("JobQueueArn", "AlertsTopicArn")
+# <AppName>-<Stage>-train: the training steps' job definition (chalicelib.training.job_definition
+# names it <NEWSOPS_JOB_DEFINITION_PREFIX>-train); no task may take that name.
+TRAIN_JOB_DEFINITION = "train"

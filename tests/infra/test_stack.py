@@ -19,6 +19,8 @@ from scripts.deploy.layout import (
     FUNCTIONS,
     STATIC_ENV,
     TEMPLATE_BODY_LIMIT,
+    TRAIN_DEFINITION,
+    TRAIN_DEFINITION_SUBSTITUTIONS,
 )
 
 
@@ -94,6 +96,27 @@ def test_definition_placeholders_are_all_substituted(resources: dict[str, Any]) 
         assert machine["DefinitionSubstitutions"][key]["Fn::Sub"].endswith(f":function:${{AppName}}-${{Stage}}-{fn}")
 
 
+def test_train_definition_is_inlined_and_substituted(resources: dict[str, Any]) -> None:
+    machine = resources["TrainStateMachine"]["Properties"]
+    assert machine["Definition"] == json.loads(TRAIN_DEFINITION.read_text()), "definition not inlined verbatim"
+    used = placeholders(TRAIN_DEFINITION.read_text())
+    assert used == set(machine["DefinitionSubstitutions"]) == set(TRAIN_DEFINITION_SUBSTITUTIONS)
+    assert machine["DefinitionSubstitutions"] == {"JobQueueArn": {"Ref": "JobQueue"},
+                                                  "AlertsTopicArn": {"Ref": "AlertsTopic"}}
+    assert machine["RoleArn"] == {"Fn::GetAtt": ["TrainStateMachineRole", "Arn"]}
+    assert machine["StateMachineName"] == {"Fn::Sub": "${AppName}-${Stage}-train"}
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    [dest] = machine["LoggingConfiguration"]["Destinations"]
+    assert dest["CloudWatchLogsLogGroup"]["LogGroupArn"] == {"Fn::GetAtt": ["TrainStateMachineLogGroup", "Arn"]}
+
+
+def test_every_state_machine_names_its_definition_file(resources: dict[str, Any]) -> None:
+    machines = of_type(resources, "AWS::StepFunctions::StateMachine")
+    assert {lid: m["Metadata"]["newsops"]["definition-file"] for lid, m in machines.items()} == {
+        "PipelineStateMachine": "statemachine/pipeline.asl.json",
+        "TrainStateMachine": "statemachine/train.asl.json"}
+
+
 def test_template_fits_cloudformation(stack: dict[str, Any]) -> None:
     size = len(json.dumps(stack, separators=(",", ":")))
     assert size < 1_000_000, "CloudFormation's limit for a template deployed from S3"
@@ -167,6 +190,7 @@ def test_job_queue_cancels_jobs_stuck_runnable(resources: dict[str, Any]) -> Non
 def test_one_job_definition_per_task(stack: dict[str, Any], resources: dict[str, Any]) -> None:
     tasks = load_tasks().tasks
     defs = of_type(resources, "AWS::Batch::JobDefinition")
+    defs.pop("TrainJobDefinition")
     assert len(defs) == len(tasks)
     for task in tasks:
         props = defs[build_template.logical_id(task.name)]["Properties"]
@@ -200,6 +224,37 @@ def test_tasks_are_generated_not_hand_written(tmp_path) -> None:
     assert all(r["Type"] != "GPU" for r in jd["ContainerProperties"]["ResourceRequirements"])
 
 
+def test_train_job_definition(stack: dict[str, Any], resources: dict[str, Any]) -> None:
+    props = resources["TrainJobDefinition"]["Properties"]
+    # = NEWSOPS_JOB_DEFINITION_PREFIX + "-train", what chalicelib.training puts in the execution
+    # input (tests/test_statemachine_train.py checks that side)
+    assert props["JobDefinitionName"] == {"Fn::Sub": "${AppName}-${Stage}-train"}
+    assert stack["Outputs"]["TrainJobDefinitionArn"]["Value"] == {"Ref": "TrainJobDefinition"}
+    container = props["ContainerProperties"]
+    assert container["JobRoleArn"] == {"Fn::GetAtt": ["TrainJobRole", "Arn"]}
+    assert "Command" not in container, "the image's ENTRYPOINT runs; each step's CMD comes at submission"
+    req = container["ResourceRequirements"]
+    assert {"Type": "VCPU", "Value": {"Ref": "TrainVcpus"}} in req
+    assert {"Type": "MEMORY", "Value": {"Ref": "TrainMemoryMiB"}} in req
+    assert {"Fn::If": ["TrainOnGpu", {"Type": "GPU", "Value": {"Ref": "TrainGpus"}},
+                       {"Ref": "AWS::NoValue"}]} in req, "the GPU is optional, by stack parameter"
+    assert stack["Conditions"]["TrainOnGpu"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TrainGpus"}, 0]}]}
+    assert stack["Parameters"]["TrainGpus"]["Default"] == 0
+    assert props["Timeout"]["AttemptDurationSeconds"] == Settings.model_fields["train_timeout_s"].default
+    env = {e["Name"]: e["Value"] for e in container["Environment"] if "Name" in e}
+    assert env["NEWSOPS_BACKEND"] == "aws" and env["NEWSOPS_BUCKET"] == {"Ref": "DataBucket"}
+    assert "NEWSOPS_TASK" not in env
+
+
+def test_a_task_named_train_is_refused(tmp_path) -> None:
+    tasks = json.loads((DEFINITION.parents[1] / "chalicelib" / "config" / "tasks.json").read_text())
+    tasks["tasks"].append({**tasks["tasks"][0], "name": "train"})
+    f = tmp_path / "tasks.json"
+    f.write_text(json.dumps(tasks))
+    with pytest.raises(ValueError, match="may not be named 'train'"):
+        build_template.build(tasks_file=f)
+
+
 # ------------------------------------------------------------------ least privilege
 def test_state_machine_role(resources: dict[str, Any]) -> None:
     stmts = statements(resources["StateMachineRole"])
@@ -221,6 +276,46 @@ def test_state_machine_role(resources: dict[str, Any]) -> None:
     names = {re.sub(r".*:function:", "", r["Fn::Sub"]) for r in invoke}
     assert names == {f"${{AppName}}-${{Stage}}-{f}{q}" for f in ("index", "verify", "cleanup") for q in ("", ":*")}
     assert by_action["sns:Publish"]["Resource"] == {"Ref": "AlertsTopic"}
+
+
+def test_train_state_machine_role(resources: dict[str, Any]) -> None:
+    stmts = statements(resources["TrainStateMachineRole"])
+    by_action = {}
+    for s in stmts:
+        for a in [s["Action"]] if isinstance(s["Action"], str) else s["Action"]:
+            by_action[a] = s
+    submit = by_action["batch:SubmitJob"]["Resource"]
+    assert {"Ref": "JobQueue"} in submit
+    definitions = {r["Fn::Sub"].split(":job-definition/", 1)[1] for r in submit if "Fn::Sub" in r}
+    assert definitions == {"${AppName}-${Stage}-train", "${AppName}-${Stage}-train:*"}, \
+        "only the training job definition, not the tasks'"
+    terminate = by_action["batch:TerminateJob"]
+    assert terminate["Resource"]["Fn::Sub"].endswith(":job/*")
+    assert terminate["Condition"] == {"Null": {"aws:ResourceTag/newsops-train-id": "false"}}, \
+        "the train state machine may stop only jobs tagged with a train id"
+    assert by_action["batch:TagResource"]["Condition"] == {"StringEquals": {"batch:CreateAction": "SubmitJob"}}
+    assert by_action["events:PutRule"]["Resource"]["Fn::Sub"].endswith(":rule/StepFunctionsGetEventsForBatchJobsRule")
+    assert {"events:PutTargets", "events:DescribeRule"} <= actions(stmts)
+    assert by_action["sns:Publish"]["Resource"] == {"Ref": "AlertsTopic"}
+    assert not any(a.startswith(("lambda:", "s3:", "dynamodb:", "states:")) for a in actions(stmts))
+    for s in stmts:
+        if s["Resource"] == "*":
+            assert actions([s]) <= {"batch:DescribeJobs"} | {a for a in actions([s])
+                                                             if a.startswith(("logs:", "xray:"))}, s["Sid"]
+
+
+def test_train_job_role_writes_only_training_outputs_and_the_registry(resources: dict[str, Any]) -> None:
+    stmts = statements(resources["TrainJobRole"])
+    assert actions(stmts) == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject",
+                              "kms:Decrypt", "kms:GenerateDataKey"}
+    put = sorted(r["Fn::Sub"] for s in stmts if "s3:PutObject" in actions([s])
+                 for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+    assert put == ["${DataBucket.Arn}/models/*", "${DataBucket.Arn}/training/*/evaluation.json",
+                   "${DataBucket.Arn}/training/*/model/*"]
+    get = [r["Fn::Sub"] for s in stmts if "s3:GetObject" in actions([s]) for r in s["Resource"]]
+    assert get == ["${DataBucket.Arn}/training/*", "${DataBucket.Arn}/models/*"]
+    principal = resources["TrainJobRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    assert principal == {"Service": "ecs-tasks.amazonaws.com"}
 
 
 # What each function's code does, as IAM actions (the brief of issue #8).
