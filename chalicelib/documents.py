@@ -18,7 +18,7 @@ def merge_output(doc: dict[str, Any], spec: TaskSpec, output: dict[str, Any]) ->
     """Where each task kind's output lands in the document (the index mapping's contract)."""
     if spec.kind == "embedding":
         doc["embedding"] = output.get("embedding")
-    elif spec.kind in ("token-classification", "spacy-ner"):
+    elif spec.kind in ("token-classification", "spacy-ner", "char-ner"):
         doc.setdefault("companies", []).extend(output.get("companies", []))
     else:
         doc["category"] = {"label": output.get("label"), "score": output.get("score")}

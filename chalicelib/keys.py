@@ -125,5 +125,22 @@ def model_stage(task: str, stage: str) -> str:
     return f"models/{task}/stages/{stage}.json"
 
 
+def training_prefix(train_id: str) -> str:
+    return f"training/{train_id}/"
+
+
+def training_request(train_id: str) -> str:
+    return f"training/{train_id}/request.json"
+
+
+def training_model(train_id: str) -> str:
+    """The trained files, before ``register`` copies them into the registry."""
+    return f"training/{train_id}/model/"
+
+
+def training_evaluation(train_id: str) -> str:
+    return f"training/{train_id}/evaluation.json"
+
+
 def is_incoming(key: str) -> bool:
     return key.startswith(INCOMING_PREFIX) and not key.endswith("/")

@@ -54,6 +54,9 @@ class ModelManifest(BaseModel):
     created: datetime
     source: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
+    # The model card: training data (sha256, rows, licence), base model, hyperparameters, seed,
+    # code version, dev metrics, training time. Free-form: each model kind writes its own.
+    card: dict[str, Any] = Field(default_factory=dict)
     files: dict[str, ModelFile] = Field(min_length=1)
 
     @property
@@ -68,6 +71,7 @@ class StagePointer(BaseModel):
     manifest_sha256: str
     promoted: datetime
     previous: str | None = None
+    reason: str = ""
 
 
 class ResolvedModel(BaseModel):
@@ -142,7 +146,8 @@ def registry_task(uri: str) -> str | None:
 # -- push / promote / resolve -----------------------------------------------------------------
 
 def push_model(store: ObjectStore, src: Path, *, task: str, version: str, source: str = "",
-               metrics: dict[str, float] | None = None) -> ResolvedModel:
+               metrics: dict[str, float] | None = None, card: dict[str, Any] | None = None,
+               now: datetime | None = None) -> ResolvedModel:
     """Upload a model directory as ``models/<task>/<version>/`` (immutable once pushed).
 
     The manifest goes last: readers treat a version without one as not there, so a push
@@ -168,9 +173,9 @@ def push_model(store: ObjectStore, src: Path, *, task: str, version: str, source
         files[rel] = ModelFile(sha256=h.hexdigest(), size=size)
     if not files:
         raise RegistryError(f"no model files under {src}")
-    manifest = ModelManifest(task=task, version=version, created=datetime.now(UTC),
+    manifest = ModelManifest(task=task, version=version, created=now or datetime.now(UTC),
                              source=source or str(src.resolve()), metrics=dict(metrics or {}),
-                             files=files)
+                             card=dict(card or {}), files=files)
     data = manifest.model_dump_json(indent=2).encode()
     store.put(keys.model_manifest(task, version), data)
     return ResolvedModel(task=task, version=version, manifest_sha256=hashlib.sha256(data).hexdigest(),
@@ -194,16 +199,23 @@ def read_manifest(store: ObjectStore, task: str, version: str) -> tuple[ModelMan
     return manifest, hashlib.sha256(data).hexdigest()
 
 
-def promote(store: ObjectStore, task: str, version: str, stage: str = "prod") -> StagePointer:
-    """Point ``stage`` of ``task`` at ``version`` (which must exist); one atomic put."""
+def promote(store: ObjectStore, task: str, version: str, stage: str = "prod", *, reason: str = "",
+            now: datetime | None = None) -> StagePointer:
+    """Point ``stage`` of ``task`` at ``version`` (which must exist); one atomic put.
+
+    Every promotion is also kept under ``models/<task>/stages/history/`` (who replaced what,
+    when and why), so a pointer that moved can always be traced and moved back.
+    """
     if stage not in STAGES:
         raise RegistryError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
     _manifest, digest = read_manifest(store, task, version)
     previous = stage_pointer(store, task, stage)
     pointer = StagePointer(task=task, stage=stage, version=version, manifest_sha256=digest,
-                           promoted=datetime.now(UTC),
-                           previous=previous.version if previous else None)
-    store.put(keys.model_stage(task, stage), pointer.model_dump_json(indent=2).encode())
+                           promoted=now or datetime.now(UTC),
+                           previous=previous.version if previous else None, reason=reason)
+    data = pointer.model_dump_json(indent=2).encode()
+    store.put(f"models/{task}/stages/history/{pointer.promoted:%Y%m%dT%H%M%S.%f}-{stage}.json", data)
+    store.put(keys.model_stage(task, stage), data)
     return pointer
 
 
@@ -296,5 +308,6 @@ def manifest_summary(resolved: ResolvedModel) -> dict[str, Any]:
     """What ``newsops model push|promote`` prints."""
     m = resolved.manifest
     return {"task": m.task, "version": m.version, "files": len(m.files),
+            "created": m.created.isoformat(),
             "bytes": m.total_bytes, "manifest_sha256": resolved.manifest_sha256,
             "metrics": m.metrics, "source": m.source}

@@ -13,6 +13,7 @@ TaskKind = Literal[
     "embedding",
     "token-classification",
     "spacy-ner",
+    "char-ner",
     "zero-shot",
     "prototype",
     "text-classification",
@@ -184,6 +185,31 @@ class ExecutionInput(BaseModel):
     manifest: str
     chunks: int
     tasks: list[ExecutionTask]
+
+
+class TrainRequest(BaseModel):
+    """What one training execution trains: written by ``newsops train`` under
+    ``training/<train_id>/request.json`` before the train state machine starts, read by each of
+    its jobs (train, evaluate, register)."""
+
+    train_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    task: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    data_key: str
+    dev_key: str | None = None
+    dev_fraction: float | None = Field(default=None, gt=0.0, lt=1.0)
+    schedule: Literal["short", "full"] = "full"
+    epochs: int | None = Field(default=None, ge=1, le=200)  # overrides the schedule's (tests)
+    seed: int = 0
+    base_model: str = "ja_ginza"
+    data_meta: dict[str, Any] = Field(default_factory=dict)
+    promote: bool = False
+    created: datetime
+
+    @model_validator(mode="after")
+    def _one_dev(self) -> TrainRequest:
+        if self.dev_key is not None and self.dev_fraction is not None:
+            raise ValueError("give a dev file or a dev fraction, not both")
+        return self
 
 
 def describe_errors(exc: ValidationError) -> str:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from newsops_batch.companynames import Mention, company_key, merge_mentions, normalize_company
-from newsops_batch.companyrules import cut_after_legal_form, drop_sentence_case
 from newsops_batch.segments import paragraphs
 
 
@@ -33,20 +32,6 @@ def test_mentions_merge_per_company_keeping_the_longest_spelling_and_first_offse
     assert out[0] == {"name": "Northwind Holdings Inc.", "normalized": "Northwind Holdings",
                       "label": "ORG", "start": 10, "end": 33, "score": 0.9, "mentions": 3}
     assert company_key("NORTHWIND HOLDINGS INC") == company_key("Northwind Holdings")
-
-
-def test_an_english_name_ends_at_its_legal_form():
-    text = "Shares of Palisade Robotics Inc. Benchmark indexes rose."
-    m = Mention("Palisade Robotics Inc. Benchmark", "ORG", 10, 42, None)
-    [cut] = cut_after_legal_form([m], text)
-    assert cut.name == "Palisade Robotics Inc." and text[cut.start:cut.end] == cut.name
-
-
-def test_a_word_capitalised_only_at_sentence_starts_is_not_a_company():
-    text = "Solar panel prices fell.\n\nHydrogen remains small. Demand for Tesla rose. Tesla said."
-    ms = [Mention("Solar", "ORG", 0, 5, None), Mention("Hydrogen", "ORG", 26, 34, None),
-          Mention("Tesla", "ORG", 61, 66, None)]
-    assert [m.name for m in drop_sentence_case(ms, text)] == ["Tesla"]
 
 
 def test_paragraphs_keep_offsets_and_cut_long_ones_at_sentence_ends():

@@ -6,6 +6,7 @@ kind                   what it runs                                             
 embedding              a sentence-transformers model (MiniLM): mean pool + L2      embedding
 token-classification   any HF BERT-family token classifier, over stride windows    companies
 spacy-ner              spaCy pipelines routed by the article's language            companies
+char-ner               the trained character tagger (newsops train), spaCy beside  companies
 zero-shot              label descriptions embedded by the backbone; nearest wins   label, score
 prototype              mean embedding of labelled examples per label               label, score
 text-classification    a fine-tuned HF sequence classifier                         label, score
@@ -66,6 +67,10 @@ def load_runner(spec: TaskSpec, context: JobContext | None = None) -> TaskRunner
         from newsops_batch.tasks.spacy_ner import SpacyNerRunner
 
         return SpacyNerRunner(spec, context)
+    if spec.kind == "char-ner":
+        from newsops_batch.tasks.char_ner import CharNerRunner
+
+        return CharNerRunner(spec, context)
     if spec.kind in ("zero-shot", "prototype"):
         from newsops_batch.tasks.embedding_classification import EmbeddingClassifierRunner
 

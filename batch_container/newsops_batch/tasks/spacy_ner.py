@@ -6,8 +6,7 @@ Corporation_Other of its extended named-entity scheme). Only the components the 
 ones cut at sentence ends) and spans are shifted back to article offsets.
 
 ``options.rules`` (language -> rule names, see companyrules) refine the model's spans with the
-grammar of names: by default ``legal-forms`` for Japanese, ``legal-form-end`` and
-``sentence-case`` for English.
+grammar of names; none by default. ``legal-forms`` (Japanese) is the one rule left.
 
 spaCy's greedy NER has no probability per span: ``score`` is null.
 """
@@ -21,12 +20,7 @@ from typing import Any
 
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
-from newsops_batch.companyrules import (
-    cut_after_legal_form,
-    drop_sentence_case,
-    japanese_legal_form_spans,
-    prefer_anchored,
-)
+from newsops_batch.companyrules import japanese_legal_form_spans, prefer_anchored
 from newsops_batch.errors import PermanentError
 from newsops_batch.modelpath import package_root
 from newsops_batch.segments import paragraphs
@@ -35,8 +29,8 @@ from newsops_batch.tasks import JobContext, article_text, handles
 log = logging.getLogger("newsops.batch.spacy_ner")
 
 DEFAULT_LABELS: dict[str, list[str]] = {"en": ["ORG"], "ja": ["Company", "Corporation_Other"]}
-DEFAULT_RULES: dict[str, list[str]] = {"en": ["legal-form-end", "sentence-case"], "ja": ["legal-forms"]}
-RULES = ("legal-form-end", "sentence-case", "legal-forms")
+DEFAULT_RULES: dict[str, list[str]] = {}
+RULES = ("legal-forms",)
 _SEGMENT_CHARS = 8000  # x up to 4 bytes per character stays under SudachiPy's 49,149 bytes
 
 
@@ -125,10 +119,6 @@ class SpacyNerRunner:
             if "legal-forms" in rules:
                 spans = prefer_anchored(spans, japanese_legal_form_spans(doc, off))
             found[i].extend(spans)
-        if "legal-form-end" in rules:
-            found = [cut_after_legal_form(f, t) for f, t in zip(found, texts, strict=True)]
-        if "sentence-case" in rules:
-            found = [drop_sentence_case(f, t) for f, t in zip(found, texts, strict=True)]
         return found
 
     def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:

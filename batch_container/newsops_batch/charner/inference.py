@@ -1,0 +1,32 @@
+"""Running a loaded tagger over texts: features, length-sorted batches, decoding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from newsops_batch.charner.artifact import LoadedTagger
+from newsops_batch.charner.batching import by_length, collate
+from newsops_batch.charner.decode import spans_of, viterbi
+from newsops_batch.spaneval import Span
+
+MAX_BATCH_CHARS = 16_384
+MAX_BATCH_TEXTS = 256
+
+
+def predict(tagger: LoadedTagger, texts: Sequence[str], *, max_chars: int = MAX_BATCH_CHARS) -> list[list[Span]]:
+    """Typed spans per text, in input order. Empty texts give no spans."""
+    out: list[list[Span]] = [[] for _ in texts]
+    keep = [i for i, t in enumerate(texts) if t]
+    if not keep:
+        return out
+    encoded = tagger.featurizer.encode([texts[i] for i in keep])
+    tags = tagger.config.tags
+    with torch.inference_mode():
+        for group in by_length([e.length for e in encoded], max_chars, MAX_BATCH_TEXTS):
+            batch = collate([encoded[i] for i in group], device=tagger.device)
+            scores = torch.log_softmax(tagger.model(batch).float(), dim=-1)
+            for i, path in zip(group, viterbi(scores, batch["length"], tags), strict=True):
+                out[keep[i]] = spans_of(path, tags)
+    return out
