@@ -1,5 +1,6 @@
 """A newsops deployment inside moto: bucket, tables, topic (+ an SQS subscriber), Batch queue and
-job definitions, the three Lambdas and the state machine, built the way the stack builds them.
+job definitions, the three Lambdas and the state machines (pipeline, training), built the way
+the stack builds them.
 
 Imported as ``tests.aws.moto_world`` by tests/aws and tests/conformance alike.
 """
@@ -77,6 +78,7 @@ class World:
     alerts_queue_url: str = ""
     lambda_arns: dict[str, str] = field(default_factory=dict)
     state_machine_arn: str = ""
+    train_state_machine_arn: str = ""
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -122,6 +124,12 @@ class World:
         self.state_machine_arn = self.create_state_machine(self.pipeline_definition(), "pipeline")
         return self.state_machine_arn
 
+    def add_training(self) -> str:
+        """The train state machine and the train job definition (<prefix>-train)."""
+        self.register_job_definition("train")
+        self.train_state_machine_arn = self.create_state_machine(self.train_definition(), "train")
+        return self.train_state_machine_arn
+
     def register_job_definition(self, task: str) -> str:
         return self.client("batch").register_job_definition(
             jobDefinitionName=f"{self.job_definition_prefix}-{task}", type="container",
@@ -137,6 +145,9 @@ class World:
     def pipeline_definition(self) -> dict[str, Any]:
         return asl_definition.load(self.substitutions())
 
+    def train_definition(self) -> dict[str, Any]:
+        return asl_definition.load(self.substitutions(), asl_definition.TRAIN_DEFINITION_PATH)
+
     def create_state_machine(self, definition: dict[str, Any], name: str) -> str:
         return self.client("stepfunctions").create_state_machine(
             name=name, definition=json.dumps(definition), roleArn=self.role_arn)["stateMachineArn"]
@@ -146,6 +157,7 @@ class World:
             "backend": "aws", "bucket": self.bucket, "runs_table": self.runs_table,
             "state_table": self.state_table, "alerts_topic_arn": self.topic_arn,
             "state_machine_arn": self.state_machine_arn, "job_queue": self.queue_arn,
+            "train_state_machine_arn": self.train_state_machine_arn,
             "job_definition_prefix": self.job_definition_prefix, **overrides}
         return Settings(**values)
 
