@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,6 +65,36 @@ def main(argv: list[str] | None = None) -> int:
     ml = msub.add_parser("list", help="versions of a task and where its stages point")
     ml.add_argument("task")
 
+    p = sub.add_parser("train", help="train a task's model on labelled data, evaluate it, register it",
+                       description="Train the task's model (train -> evaluate -> register, the same "
+                                   "state machine locally and on AWS). Data: JSON lines "
+                                   '{"text": ..., "entities": [{"span": [start, end], "type": ...}]} '
+                                   "(data/ner-ja-stockmark/README.md).")
+    p.add_argument("task", help="task name in the task config, e.g. companies")
+    p.add_argument("--data", type=Path, required=True, help="labelled JSON-lines file to train on")
+    dev = p.add_mutually_exclusive_group()
+    dev.add_argument("--dev", type=Path, help="labelled file scored after each epoch (never trained on)")
+    dev.add_argument("--dev-fraction", type=float, metavar="F",
+                     help="hold out this fraction of --data as dev, whole curid groups at a time")
+    p.add_argument("--schedule", choices=["short", "full"], default="full",
+                   help="short: a few epochs (about 3 minutes on 2 cores); full: the published model")
+    p.add_argument("--epochs", type=int, help="override the schedule's epoch count")
+    p.add_argument("--seed", type=int, default=0, help="same data + seed = same model (default 0)")
+    p.add_argument("--promote", action="store_true",
+                   help="promote the registered version to prod (only for a task with no prod model "
+                        "yet; otherwise use `newsops model promote`, which compares first)")
+    p.add_argument("--backend", choices=["local", "aws"], default="local",
+                   help="local: worker processes here; aws: the deployed train state machine")
+
+    p = sub.add_parser("evaluate", help="score a span task on labelled data (P/R/F1 per type)")
+    p.add_argument("task", help="task name in the task config, e.g. companies")
+    p.add_argument("--data", type=Path, required=True, help="labelled JSON-lines file")
+    p.add_argument("--model", dest="model_version", metavar="VERSION",
+                   help="registry version or stage (default: what the next run would load)")
+    p.add_argument("--against-stock", action="store_true",
+                   help="also score stock GiNZA (its Company entities) on the same texts")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
     p = sub.add_parser("status", help="recent runs, or one run's report")
     p.add_argument("run_id", nargs="?")
     p.add_argument("--limit", type=int, default=10)
@@ -94,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args.key)
     if args.command == "model":
         return _model(args)
+    if args.command == "train":
+        from newsops.modeltrain import train_command
+
+        return train_command(args)
+    if args.command == "evaluate":
+        from newsops.modeleval import evaluate_command
+
+        return evaluate_command(args.task, args.data, version=args.model_version, as_json=args.json,
+                                against_stock=args.against_stock)
     if args.command == "search":
         return _search(args)
     if args.command == "crawl":
@@ -118,8 +156,8 @@ def _ingest(path: Path, batch_id: str | None) -> int:
         print(f"newsops ingest: no such file: {path}", file=sys.stderr)
         return 2
     name = batch_id or path.name.removesuffix(".gz").removesuffix(".jsonl")
-    key = keys.incoming(name, datetime.now(UTC))
     with local_runtime() as rt:
+        key = keys.incoming(name, rt.clock.utcnow())
         with open(path, "rb") as src, rt.store.open_write(key) as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
@@ -143,7 +181,7 @@ def _run(key: str) -> int:
             print(f"run {outcome.run_id} already exists for this object (one run per object version)")
             run = rt.ledger.get_run(outcome.run_id or "")
             if run is not None and run.state == "CLAIMED":
-                wait = rt.settings.ingest_lease_s - (time.time() - run.updated)
+                wait = rt.settings.ingest_lease_s - (rt.clock.now() - run.updated)
                 print(f"it is claimed but not started; if its ingest died, `newsops run {key}` "
                       f"takes it over in {max(wait, 0):.0f}s (NEWSOPS_INGEST_LEASE_S)")
         return print_run_summary(rt, outcome.run_id or "")
@@ -178,13 +216,16 @@ def _model(args: argparse.Namespace) -> int:
             if not task or not version:
                 print("newsops model promote: give TASK and VERSION", file=sys.stderr)
                 return 2
+            from newsops.modeleval import compare_lines
+
+            current = registry.stage_pointer(store, task, args.stage)
+            print("\n".join(compare_lines(store, task, version, current.version if current else None)))
             pointer = registry.promote(store, task, version, args.stage)
             print(json.dumps(pointer.model_dump(mode="json"), indent=2))
         else:
-            stages = {st: registry.stage_pointer(store, args.task, st) for st in ("prod", "staging")}
-            for version in registry.list_versions(store, args.task):
-                marks = [st for st, ptr in stages.items() if ptr and ptr.version == version]
-                print(f"{args.task} {version}  {' '.join(marks)}")
+            from newsops.modeleval import version_lines
+
+            print("\n".join(version_lines(store, args.task)))
     except (registry.RegistryError, ValueError) as exc:
         print(f"newsops model {args.model_command}: {exc}", file=sys.stderr)
         return 1
