@@ -1,0 +1,78 @@
+"""A promoted model version is what the next run loads, and the run's manifest says which."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from newsops_batch.charner import training
+from newsops_batch.labelled import load
+
+from chalicelib import keys, registry
+from chalicelib.jsonl import decode
+from chalicelib.schema import RunManifest, RunReport
+from tests.pipeline_support import jsonl_gz, put_incoming
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ner50.jsonl"
+COMPANIES = {"name": "companies", "kind": "char-ner", "model": "registry:companies", "model_version": "prod",
+             "languages": ["ja"], "options": {"types": ["法人名"]}, "attempts": 1, "timeout_s": 120}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "m"
+    training.train(load(FIXTURE), None, out, schedule="short", epochs=1, seed=0)
+    return out
+
+
+def japanese(i: int) -> dict:
+    return {"url": f"https://news.example/ja/{i}", "title": f"ニュース{i}",
+            "body": load(FIXTURE).texts[i].text, "language": "ja"}
+
+
+def run_with(rt, name: str) -> tuple[RunManifest, list[dict], RunReport]:
+    _, rid = put_incoming(rt, name, jsonl_gz([japanese(i) for i in range(4)]))
+    manifest = RunManifest.model_validate_json(rt.store.get(keys.manifest(rid)))
+    info = rt.store.head(keys.result(rid, "companies", 0))
+    results = decode(rt.store.get(keys.result(rid, "companies", 0)))
+    report = RunReport.model_validate_json(rt.store.get(keys.report(rid)))
+    return manifest, [info.metadata, *results], report
+
+
+def test_promoting_a_version_changes_what_the_next_run_loads(make_runtime, model_dir: Path) -> None:
+    rt = make_runtime(tasks=[COMPANIES], chunk_size=10)
+    v1 = registry.push_model(rt.store, model_dir, task="companies", version="v1")
+    registry.push_model(rt.store, model_dir, task="companies", version="v2")
+    registry.promote(rt.store, "companies", "v1")
+
+    manifest, (meta, *results), report = run_with(rt, "first.jsonl.gz")
+    assert report.verdict == "ok", report.problems
+    assert manifest.models["companies"] == {"version": "v1", "sha256": v1.manifest_sha256,
+                                            "uri": "registry:companies"}
+    assert meta["model_version"] == "v1" and meta["model_sha256"] == v1.manifest_sha256
+    assert {r["output"]["model_version"] for r in results} == {"v1"}
+
+    registry.promote(rt.store, "companies", "v2", reason="test")
+    manifest, (meta, *results), report = run_with(rt, "second.jsonl.gz")
+    assert report.verdict == "ok", report.problems
+    assert manifest.models["companies"]["version"] == "v2"
+    assert meta["model_version"] == "v2"
+    assert {r["output"]["model_version"] for r in results} == {"v2"}
+
+
+def test_a_corrupted_promoted_version_fails_the_run_instead_of_passing_unloaded(make_runtime, model_dir: Path) -> None:
+    rt = make_runtime(tasks=[COMPANIES], chunk_size=10)
+    registry.push_model(rt.store, model_dir, task="companies", version="v1")
+    registry.promote(rt.store, "companies", "v1")
+    weights = keys.model_prefix("companies", "v1") + "weights.safetensors"
+    data = bytearray(rt.store.get(weights))
+    data[-1] ^= 0xFF
+    rt.store.put(weights, bytes(data))
+
+    _, rid = put_incoming(rt, "bad.jsonl.gz", jsonl_gz([japanese(i) for i in range(4)]))
+    report = RunReport.model_validate_json(rt.store.get(keys.report(rid)))
+    assert report.verdict != "ok"
+    logs = "".join(p.read_text() for p in (rt.settings.home / "logs").rglob("*.log"))
+    assert "checksum mismatch" in logs and "weights.safetensors" in logs
+    assert json.dumps(report.problems)  # the failure is reported, not silent
