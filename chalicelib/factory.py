@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.alerts.base import AlertSink
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import Compute
 from chalicelib.ledger.base import Ledger
 from chalicelib.schema import TaskConfig
@@ -37,6 +38,8 @@ class Runtime:
     workflow: Workflow
     search: SearchIndex
     tasks: TaskConfig
+    # "Now" for everything the runtime stamps or compares; the adapters above share this one.
+    clock: Clock = SYSTEM_CLOCK
 
     def close(self) -> None:
         shutdown = getattr(self.compute, "shutdown", None)
@@ -65,11 +68,13 @@ def set_runtime(runtime: Runtime | None) -> Runtime | None:
         return previous
 
 
-def build_runtime(settings: Settings, *, app_module: str = "app") -> Runtime:
+def build_runtime(settings: Settings, *, app_module: str = "app", clock: Clock | None = None) -> Runtime:
+    """``clock``: where every adapter of this runtime reads "now" (default: the system clock)."""
     tasks = load_tasks(settings.tasks_file)
+    clock = clock or SYSTEM_CLOCK
     if settings.backend == "local":
-        return _build_local(settings, tasks, app_module)
-    return _build_aws(settings, tasks)
+        return _build_local(settings, tasks, app_module, clock)
+    return _build_aws(settings, tasks, clock)
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -84,7 +89,7 @@ def build_store(settings: Settings) -> ObjectStore:
     return S3ObjectStore(settings.bucket, client("s3"))
 
 
-def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runtime:
+def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: Clock) -> Runtime:
     from chalicelib.alerts.local import LocalAlertSink
     from chalicelib.compute.local import LocalCompute
     from chalicelib.ledger.sqlite import SqliteLedger
@@ -97,7 +102,7 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runt
     home.mkdir(parents=True, exist_ok=True)
     store = build_store(settings)
     assert isinstance(store, LocalObjectStore)
-    ledger = SqliteLedger(home / "ledger.sqlite3")
+    ledger = SqliteLedger(home / "ledger.sqlite3", clock=clock)
     alerts = LocalAlertSink(home / "alerts.jsonl")
     # Workers run the batch entrypoint against the same home, whatever their cwd.
     workers = settings.workers or os.cpu_count() or 1
@@ -107,22 +112,23 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str) -> Runt
     if settings.tasks_file:
         worker_env["NEWSOPS_TASKS_FILE"] = str(settings.tasks_file.resolve())
     commands = {f"{settings.job_definition_prefix}-{t.name}": t.command for t in tasks.tasks if t.command}
-    compute = LocalCompute(home, workers=workers, base_env=worker_env, commands=commands)
+    compute = LocalCompute(home, workers=workers, base_env=worker_env, commands=commands, clock=clock)
     search = LocalSearchIndex(home / "search.sqlite3")
 
     def resolve_lambda(name: str) -> Any:
         return getattr(importlib.import_module(app_module), name)
 
     dispatcher = LocalTaskDispatcher(compute, resolve_lambda, alerts)
-    workflow = LocalWorkflow(dispatcher, ledger, retry_interval_scale=settings.retry_interval_scale)
+    workflow = LocalWorkflow(dispatcher, ledger, retry_interval_scale=settings.retry_interval_scale,
+                             clock=clock)
 
     def trigger(info: Any) -> None:
         # The local stand-in for S3 -> EventBridge -> Lambda: same event, same handler.
         handler = importlib.import_module(app_module).on_object_created
-        handler(object_created_event(store.bucket, info), None)
+        handler(object_created_event(store.bucket, info, now=clock.utcnow()), None)
 
     store.subscribe("incoming/", trigger)
-    return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks)
+    return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks, clock)
 
 
 # What NEWSOPS_BACKEND=aws does not yet do on AWS; logged at start-up and kept here for the
@@ -146,7 +152,7 @@ def _aws_home(settings: Settings) -> Path:
     return home
 
 
-def _build_aws(settings: Settings, tasks: TaskConfig) -> Runtime:
+def _build_aws(settings: Settings, tasks: TaskConfig, clock: Clock) -> Runtime:
     from chalicelib.alerts.sns import SnsAlertSink
     from chalicelib.aws import client
     from chalicelib.compute.batch import BatchCompute
@@ -154,7 +160,7 @@ def _build_aws(settings: Settings, tasks: TaskConfig) -> Runtime:
     from chalicelib.workflow.stepfunctions import StepFunctionsWorkflow
 
     store = build_store(settings)
-    ledger = DynamoDBLedger(settings.runs_table, settings.state_table, client("dynamodb"))
+    ledger = DynamoDBLedger(settings.runs_table, settings.state_table, client("dynamodb"), clock=clock)
     alerts = SnsAlertSink(settings.alerts_topic_arn, client("sns"))
     compute = BatchCompute(settings.job_queue, client("batch"))
     workflow = StepFunctionsWorkflow(settings.state_machine_arn, client("stepfunctions"))
@@ -174,4 +180,4 @@ def _build_aws(settings: Settings, tasks: TaskConfig) -> Runtime:
                 "build (chalicelib.search.factory)") from exc
         search = build_search_index(settings)
     # No trigger to wire: S3 -> EventBridge invokes the ingest Lambda itself.
-    return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks)
+    return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks, clock)

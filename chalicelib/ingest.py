@@ -10,14 +10,12 @@ import gzip
 import hashlib
 import io
 import logging
-import time
 import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
@@ -78,7 +76,8 @@ def handle_event(event: dict[str, Any], rt: Runtime) -> IngestOutcome:
 def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
                   version: str | None = None) -> IngestOutcome:
     rid = keys.run_id(key, etag)
-    started = time.time()
+    # The claim's time and the takeover cutoff come from the clock the ledger stamps with.
+    started = rt.clock.now()
     try:
         # Resolved before the claim: a missing or corrupt model blocks the run without using
         # up its id, so `newsops run KEY` (or a redelivery) starts it once the model is fixed.
@@ -90,8 +89,8 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
             look_at=["newsops model list", rt.store.uri(key)]))
         log.error("run %s not started: %s", rid, exc)
         return IngestOutcome(rid, "blocked", str(exc))
-    if not rt.ledger.claim_run(RunRecord(run_id=rid, input_key=key, etag=etag,
-                                         detail={"t_ingest_start": started})):
+    if not rt.ledger.claim_run(RunRecord(run_id=rid, input_key=key, etag=etag, created=started,
+                                         updated=started, detail={"t_ingest_start": started})):
         if not rt.ledger.take_over_claim(rid, claimed_before=started - rt.settings.ingest_lease_s):
             log.info("duplicate event for %s: run %s already claimed", key, rid)
             return IngestOutcome(rid, "duplicate", "run already claimed")
@@ -133,7 +132,7 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
         return _reject(rt, rid, key, str(exc))
 
     manifest = RunManifest(
-        run_id=rid, created=datetime.now(UTC),
+        run_id=rid, created=rt.clock.utcnow(),
         input=InputRef(uri=rt.store.uri(key), key=key, etag=etag, version=version, size=size),
         chunk_size=chunk_size, chunks=split.chunks, articles=split.counts,
         tasks=rt.tasks.tasks, code_version=code_version(),
@@ -142,7 +141,7 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
     rt.store.put(keys.manifest(rid), manifest.model_dump_json(indent=2).encode())
     payload = execution_input(rt, rid, len(split.chunks))
     rt.ledger.update_run(rid, state="RUNNING", detail={
-        "t_ingest_end": time.time(), "articles": split.counts, "chunks": len(split.chunks),
+        "t_ingest_end": rt.clock.now(), "articles": split.counts, "chunks": len(split.chunks),
         "tasks": [t.name for t in rt.tasks.tasks]})
     log.info("run %s: %d articles valid, %d quarantined, %d chunks; starting workflow",
              rid, split.counts["valid"], split.counts["quarantined"], len(split.chunks))
@@ -327,11 +326,11 @@ def _validate(line: bytes) -> tuple[str, Article | None]:
 
 def _reject(rt: Runtime, rid: str, key: str, reason: str) -> IngestOutcome:
     name = key.rsplit("/", 1)[-1]
-    dest = keys.rejected(name, datetime.now(UTC))
+    dest = keys.rejected(name, rt.clock.utcnow())
     with rt.store.open_read(key) as src, rt.store.open_write(dest) as dst:
         while block := src.read(1 << 20):
             dst.write(block)
-    rt.ledger.update_run(rid, state="FAILED", verdict="rejected", ended=time.time(),
+    rt.ledger.update_run(rid, state="FAILED", verdict="rejected", ended=rt.clock.now(),
                          detail={"rejected": reason, "rejected_key": dest})
     rt.alerts.publish(Alert(
         subject=f"newsops input rejected: {name}", severity="error", reason=reason,

@@ -7,8 +7,6 @@ longer checks the bucket and the index by hand every morning (lesson 5 of DESIGN
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import keys
@@ -69,7 +67,7 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
     verdict = "ok" if not problems and not error else "failed"
     return RunReport(run_id=run_id, verdict=verdict, input=manifest.input.uri, articles=articles,
                      tasks=tasks, indexed=indexed, index_failed=index_failed, problems=problems,
-                     error=error, timings=timings, finished=datetime.now(UTC),
+                     error=error, timings=timings, finished=rt.clock.utcnow(),
                      lineage={"input": manifest.input.model_dump(), "code_version": manifest.code_version,
                               "image": manifest.image, "models": manifest.models})
 
@@ -85,7 +83,7 @@ def _timings(detail: dict[str, Any]) -> dict[str, float]:
 
 
 def verify_run(run_id: str, rt: Runtime, *, extra_problems: list[str] | None = None) -> dict[str, Any]:
-    rt.ledger.update_run(run_id, detail={"t_verify_end": time.time()})
+    rt.ledger.update_run(run_id, detail={"t_verify_end": rt.clock.now()})
     report = build_report(run_id, rt, extra_problems=extra_problems)
     publish_report(report, rt)
     log.info("run %s verdict %s (%d problems)", run_id, report.verdict, len(report.problems))
@@ -96,4 +94,4 @@ def verify_run(run_id: str, rt: Runtime, *, extra_problems: list[str] | None = N
 def publish_report(report: RunReport, rt: Runtime) -> None:
     rt.store.put(keys.report(report.run_id), report.model_dump_json(indent=2).encode())
     state = "SUCCEEDED" if report.verdict == "ok" else "FAILED"
-    rt.ledger.update_run(report.run_id, state=state, verdict=report.verdict, ended=time.time())
+    rt.ledger.update_run(report.run_id, state=state, verdict=report.verdict, ended=rt.clock.now())

@@ -11,7 +11,6 @@ import json
 import logging
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib import keys
@@ -26,7 +25,7 @@ log = logging.getLogger("newsops.demo")
 
 def run_demo(*, articles: int = 240, chunk_size: int = 40, seed: int | None = None,
              crawl_site: bool = True) -> int:
-    started = time.time()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="newsops-demo-") as tmp, \
             local_runtime(chunk_size=chunk_size) as rt:
         truth = Path(tmp) / "truth.jsonl"
@@ -46,7 +45,7 @@ def run_demo(*, articles: int = 240, chunk_size: int = 40, seed: int | None = No
         _print_quality(rt, rid, truth)
         # The scheduled verifier's view too: every run and source, not only this one.
         print(format_verdict(run_verifier(rt)))
-    print(f"  demo took {time.time() - started:.1f}s; `newsops serve` shows the dashboard, "
+    print(f"  demo took {time.monotonic() - started:.1f}s; `newsops serve` shows the dashboard, "
           f"`newsops search QUERY` searches the results")
     return status
 
@@ -72,7 +71,8 @@ def _put_generated_batch(rt, articles: int, seed: int, truth_path: Path) -> str:
 
     batch = truth_path.with_name("batch.jsonl.gz")
     n = write_jsonl_gz(batch, generate(articles, seed=seed), with_truth_path=truth_path)
-    key = keys.incoming(f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}", datetime.now(UTC))
+    now = rt.clock.utcnow()
+    key = keys.incoming(f"demo-{now:%Y%m%dT%H%M%S}", now)
     log.info("demo: %d generated articles -> %s (this put triggers the run)", n, key)
     rt.store.put(key, batch.read_bytes())
     return key

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.clock import Clock
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -28,12 +30,13 @@ def make_runtime(tmp_path: Path) -> Iterator:
 
     built = []
 
-    def make(tasks: list[dict] | None = None, **overrides: object):
+    def make(tasks: list[dict] | None = None, *, clock: Clock | None = None, **overrides: object):
+        """``clock``: the runtime's "now" (a ManualClock); the system clock when not given."""
         tasks_file = tmp_path / f"tasks-{len(built)}.json"
         tasks_file.write_text(json.dumps({"tasks": tasks or [fake_task("fake")]}))
         settings = Settings(home=tmp_path / "home", tasks_file=tasks_file, workers=2,
                             retry_interval_scale=0.0, queue_wait_s=30, **overrides)
-        rt = build_runtime(settings)
+        rt = build_runtime(settings, clock=clock)
         set_runtime(rt)
         built.append(rt)
         return rt

@@ -8,7 +8,6 @@ another month is still drawn.
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 from chalicelib.api.models import CompanyCount, DashboardData, DayCount, RunPoint, Series
@@ -26,7 +25,7 @@ def _days_facet(rt: Runtime, **filters: object) -> dict[str, int]:
 
 def dashboard_data(rt: Runtime, *, window_days: int = 14, runs: int = 50,
                    now: float | None = None) -> DashboardData:
-    now = time.time() if now is None else now
+    now = rt.clock.now() if now is None else now
     overall = rt.search.search(SearchQuery(size=0, facets=True))
     all_days = sorted(str(d)[:10] for d, _ in overall.facets.get("days", []))
     end = date.fromisoformat(all_days[-1]) if all_days else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
@@ -49,7 +48,7 @@ def health(rt: Runtime) -> tuple[Health, int]:
         checks["ledger"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     doc = Health(status="ok" if ok else "error", backend=rt.settings.backend, stage=rt.settings.stage,
-                 time=time.time(), checks=checks)
+                 time=rt.clock.now(), checks=checks)
     return doc, 200 if ok else 503
 
 
@@ -72,7 +71,7 @@ def list_runs(rt: Runtime, *, state: str | None, limit: int, before: float | Non
 
 
 def open_findings(rt: Runtime, run_id: str | None = None) -> list[OpenFinding]:
-    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=0)
+    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=0, clock=rt.clock)
     found = [f for f in store.open() if run_id is None or f.run_id == run_id]
     return [_finding(f) for f in sorted(found, key=lambda f: f.first_seen, reverse=True)]
 
@@ -94,7 +93,7 @@ def verifier_info(rt: Runtime) -> VerifierInfo | None:
 
 
 def status(rt: Runtime, *, now: float | None = None) -> Status:
-    now = time.time() if now is None else now
+    now = rt.clock.now() if now is None else now
     recent = rt.ledger.list_runs(limit=200)
     crawl = last_crawl(rt.ledger)
     reaper = rt.ledger.get_state(STATE_NAMESPACE, REAPER_KEY)

@@ -163,8 +163,8 @@ class _Scope:
             raise _Cancelled()
 
 
-def _now_iso() -> str:
-    now = dt.datetime.now(dt.UTC)
+def _iso(epoch: float) -> str:
+    now = dt.datetime.fromtimestamp(epoch, dt.UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -177,8 +177,10 @@ class _Run:
         state_machine_name: str,
         input_value: Any,
         on_event: Callable[[HistoryEvent], None] | None,
+        wall_clock: Callable[[], float],
     ) -> None:
         self.name = name
+        self.wall_clock = wall_clock
         # Reentrant: an on_event callback may call Executor.stop().
         self.lock = threading.RLock()
         self.history: list[HistoryEvent] = []
@@ -192,14 +194,14 @@ class _Run:
                 "Input": input_value,
                 "Name": name,
                 "RoleArn": f"arn:aws:iam::{_ACCOUNT}:role/local-step-functions",
-                "StartTime": _now_iso(),
+                "StartTime": _iso(wall_clock()),
                 "RedriveCount": 0,
             },
             "StateMachine": {"Id": machine_arn, "Name": state_machine_name},
         }
 
     def emit(self, event_type: str, state_name: str | None = None, **details: Any) -> None:
-        event = HistoryEvent(event_type, state_name, time.time(), details)
+        event = HistoryEvent(event_type, state_name, self.wall_clock(), details)
         with self.lock:
             self.history.append(event)
             if self._on_event is not None:
@@ -215,7 +217,7 @@ class _Run:
         """A fresh context object (``$$``) for a state being entered."""
         return {
             **self._context_base,
-            "State": {"EnteredTime": _now_iso(), "Name": state_name, "RetryCount": 0},
+            "State": {"EnteredTime": _iso(self.wall_clock()), "Name": state_name, "RetryCount": 0},
         }
 
 
@@ -263,6 +265,8 @@ class Executor:
     With the default ``time.sleep`` those waits are interruptible, so a stopped
     or timed-out execution does not linger.  ``clock`` times TimeoutSeconds and
     HeartbeatSeconds of Tasks; the execution-level TimeoutSeconds uses a timer.
+    ``wall_clock`` (epoch seconds) is the date: history event times, ``$$`` start and
+    entered times, and how far off a Wait state's ``Timestamp`` is.
     """
 
     def __init__(
@@ -273,6 +277,7 @@ class Executor:
         retry_interval_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         on_event: Callable[[HistoryEvent], None] | None = None,
         state_machine_name: str = "LocalStateMachine",
     ) -> None:
@@ -283,6 +288,7 @@ class Executor:
         self._scale = retry_interval_scale
         self._sleep = sleep
         self._clock = clock
+        self._wall_clock = wall_clock
         self._on_event = on_event
         self._state_machine_name = state_machine_name
         self._runs_lock = threading.Lock()
@@ -296,7 +302,7 @@ class Executor:
             data = json.loads(json.dumps(input, allow_nan=False))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the execution input is not JSON-serialisable: {exc}") from None
-        run = _Run(name, self._state_machine_name, data, self._on_event)
+        run = _Run(name, self._state_machine_name, data, self._on_event, self._wall_clock)
         with self._runs_lock:
             self._runs.append(run)
         run.emit("ExecutionStarted", input=dumps(data))
@@ -469,7 +475,8 @@ class Executor:
                 raise StatesError(
                     RUNTIME, f"The Wait timestamp {dumps(text)} is not an RFC 3339 timestamp"
                 )
-            seconds = max(0.0, (target - dt.datetime.now(dt.UTC)).total_seconds())
+            now = dt.datetime.fromtimestamp(run.wall_clock(), dt.UTC)
+            seconds = max(0.0, (target - now).total_seconds())
         self._pause(seconds * self._scale, scope)
         output = select(st.output_path, effective, ctx)
         return self._exit(run, st, output), st.next

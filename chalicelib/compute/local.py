@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import (
     ACTIVE_STATES,
     PERMANENT_EXIT,
@@ -48,6 +49,7 @@ class _Child:
     state: str = "RUNNABLE"
     attempts: list[dict] = field(default_factory=list)
     proc: subprocess.Popen | None = None
+    proc_started: float | None = None  # the kernel's start time of proc: who it is, not when
 
 
 @dataclass
@@ -55,7 +57,7 @@ class _Job:
     job_id: str
     request: JobRequest
     children: list[_Child]
-    created: float = field(default_factory=time.time)
+    created: float
     started: float | None = None
     stopped: float | None = None
     terminated: str | None = None
@@ -77,8 +79,11 @@ class LocalCompute(Compute):
         base_env: dict[str, str] | None = None,
         commands: dict[str, list[str]] | None = None,
         on_progress: ProgressCallback | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.home = Path(home).resolve()
+        # Job times are compared with the reaper's "now": both come from the runtime's clock.
+        self.clock = clock or SYSTEM_CLOCK
         self.workers = workers or os.cpu_count() or 1
         self.base_env = dict(base_env or {})
         # The local stand-in for job definitions: a definition's command, else the entrypoint.
@@ -99,7 +104,7 @@ class LocalCompute(Compute):
             raise ValueError(f"attempts must be 1..10, got {request.attempts}")
         job_id = str(uuid.uuid4())
         n = request.array_size or 1
-        job = _Job(job_id, request, [_Child(i) for i in range(n)])
+        job = _Job(job_id, request, [_Child(i) for i in range(n)], created=self.clock.now())
         with self._lock:
             self._jobs[job_id] = job
         self._persist(job)
@@ -113,7 +118,7 @@ class LocalCompute(Compute):
                     remaining["left"] -= 1
                     if remaining["left"] == 0:
                         job.done = True
-                        job.stopped = time.time()
+                        job.stopped = self.clock.now()
                 # Persist before waking waiters, so the registry file is never behind them.
                 self._persist(job)
                 if self.on_progress:
@@ -192,7 +197,7 @@ class LocalCompute(Compute):
             if req.array_size:
                 env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(child.index)
             log_path = log_dir / f"{child.index:05d}.{attempt + 1}.log"
-            started = time.time()
+            started = self.clock.now()
             command = req.command or self.commands.get(req.definition) or DEFAULT_COMMAND
             with open(log_path, "wb") as log:
                 # Started under the job's lock: terminate() then either sees this process or
@@ -205,13 +210,14 @@ class LocalCompute(Compute):
                                                    "exit_code": None})
                         return
                     child.state = "RUNNING"
-                    job.started = job.started or time.time()
+                    job.started = job.started or self.clock.now()
                     # A new session makes the attempt a process-group leader: a timeout or a
                     # terminate kills everything it started, grandchildren included.
                     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             cwd=os.getcwd())
                     child.proc = proc
+                    child.proc_started = process_start_time(proc.pid)
                 self._persist(job)
                 try:
                     code: int | None = proc.wait(timeout=req.timeout_s)
@@ -225,11 +231,12 @@ class LocalCompute(Compute):
                 _kill_group(proc)
                 with job.lock:
                     child.proc = None
+                    child.proc_started = None
                     if job.terminated and code != 0:
                         reason = f"terminated: {job.terminated}"
             child.attempts.append({"exit_code": code if code is None or code >= 0 else None,
                                    "signal": -code if code is not None and code < 0 else None,
-                                   "reason": reason, "started": started, "stopped": time.time(),
+                                   "reason": reason, "started": started, "stopped": self.clock.now(),
                                    "log": str(log_path)})
             if code == 0:
                 child.state = "SUCCEEDED"
@@ -274,13 +281,30 @@ class LocalCompute(Compute):
 
     def _write_registry(self, job: _Job) -> None:
         s = self._status(job)
+        with job.lock:
+            starts = {str(c.proc.pid): c.proc_started for c in job.children
+                      if c.proc is not None and c.proc_started is not None}
         doc = {"job_id": s.job_id, "name": s.name, "status": s.status, "reason": s.reason,
                "children": s.children, "tags": job.request.tags, "created": s.created,
                "stopped": s.stopped, "owner_pid": os.getpid(),
-               "pgids": [int(p) for p in s.tags["pgids"].split(",") if p]}
+               "pgids": [int(p) for p in s.tags["pgids"].split(",") if p], "pgid_started": starts}
         tmp = self._registry / f".{job.job_id}.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, self._registry / f"{job.job_id}.json")
+
+
+def process_start_time(pid: int) -> float | None:
+    """When the kernel started ``pid``, as psutil reports it; None without psutil or process.
+
+    Only ever compared with another reading of this function, to tell a worker from a process
+    that later got its recycled pid: unlike the job's own times it does not depend on the
+    runtime's clock (a test's manual clock, a shifted wall clock)."""
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:  # noqa: BLE001 - psutil missing, or the process already gone
+        return None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +25,7 @@ import httpx
 from pydantic import ValidationError
 
 from chalicelib import jsonl, keys
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.crawl.charset import Undecodable
 from chalicelib.crawl.dedup import NearDuplicates, SeenIds, fingerprint
 from chalicelib.crawl.extract import Extracted, ExtractionFailed, extract_article
@@ -423,7 +424,9 @@ class _Crawl:
             state.last_crawl = self.now.isoformat()
             self.report.source(name).carried_over = len(carried)
             save_state(self.ledger, name, state)
-        self.report.finished = datetime.now(UTC).isoformat()
+        # The crawl's own timeline: it finished the measured seconds after its "now", whoever
+        # chose that now, so started and finished never come from two different clocks.
+        self.report.finished = (self.now + timedelta(seconds=time.monotonic() - self.started)).isoformat()
         save_report(self.ledger, self.report)
 
 
@@ -441,13 +444,16 @@ def crawl_into(
     now: datetime | None = None,
     resolver: Resolver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
 ) -> CrawlReport:
     """Crawl every enabled source within ``budget_s`` seconds; returns the (saved) report.
 
-    ``resolver`` replaces DNS (tests inject one they control); names in the config's
-    ``static_hosts`` are answered before it. ``transport`` is for tests only.
+    ``now`` (default: ``clock``'s, else the system clock's) dates the crawl: its id, the batch
+    and archive keys, the dedup day. ``resolver`` replaces DNS (tests inject one they
+    control); names in the config's ``static_hosts`` are answered before it. ``transport``
+    is for tests only.
     """
-    now = now or datetime.now(UTC)
+    now = now or (clock or SYSTEM_CLOCK).utcnow()
     base = resolver or system_resolver
     run = _Crawl(store, ledger, sources, budget_s=budget_s, now=now,
                  resolver=static_resolver(sources.static_hosts, base), transport=transport)
@@ -471,8 +477,9 @@ def crawl_into(
 
 def crawl(rt: Any, sources: SourcesConfig, *, budget_s: float = 600.0,
           now: datetime | None = None, resolver: Resolver | None = None) -> CrawlReport:
-    """The scheduled handler's call: crawl with the runtime's store and ledger."""
-    return crawl_into(rt.store, rt.ledger, sources, budget_s=budget_s, now=now, resolver=resolver)
+    """The scheduled handler's call: crawl with the runtime's store, ledger and clock."""
+    return crawl_into(rt.store, rt.ledger, sources, budget_s=budget_s, now=now, resolver=resolver,
+                      clock=rt.clock)
 
 
 # Time kept back from a Lambda's remaining time for the handler's own exit.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from chalicelib.clock import SYSTEM_CLOCK
 
 RunState = Literal["CLAIMED", "RUNNING", "SUCCEEDED", "FAILED"]
 TERMINAL_STATES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
@@ -17,8 +18,9 @@ class RunRecord:
     input_key: str
     etag: str
     state: RunState = "CLAIMED"
-    created: float = field(default_factory=time.time)
-    updated: float = field(default_factory=time.time)
+    # The system clock only for a record made outside a runtime; ingest stamps its runtime's.
+    created: float = field(default_factory=SYSTEM_CLOCK.now)
+    updated: float = field(default_factory=SYSTEM_CLOCK.now)
     ended: float | None = None
     verdict: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)

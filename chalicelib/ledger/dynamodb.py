@@ -13,13 +13,13 @@ Two tables (the stack creates them; ``RUNS_TABLE`` and ``STATE_TABLE`` below are
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from typing import Any, get_args
 
 from botocore.exceptions import ClientError
 
 from chalicelib.aws import error_code
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.ledger.base import Ledger, RunRecord, RunState
 
 STATE_INDEX = "state-created"
@@ -84,7 +84,7 @@ def _from_number(value: Any) -> Any:
 
 
 class DynamoDBLedger(Ledger):
-    def __init__(self, runs_table: str, state_table: str, client: Any) -> None:
+    def __init__(self, runs_table: str, state_table: str, client: Any, *, clock: Clock | None = None) -> None:
         if not runs_table or not state_table:
             raise ValueError("DynamoDBLedger needs both table names (NEWSOPS_RUNS_TABLE, NEWSOPS_STATE_TABLE)")
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -92,6 +92,7 @@ class DynamoDBLedger(Ledger):
         self.runs_table = runs_table
         self.state_table = state_table
         self._ddb = client
+        self.clock = clock or SYSTEM_CLOCK
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
 
@@ -128,7 +129,7 @@ class DynamoDBLedger(Ledger):
             UpdateExpression="SET #updated = :now",
             ConditionExpression="#state = :claimed AND #updated < :before",
             ExpressionAttributeNames={"#updated": "updated", "#state": "state"},
-            ExpressionAttributeValues={":now": self._value(time.time()), ":claimed": {"S": "CLAIMED"},
+            ExpressionAttributeValues={":now": self._value(self.clock.now()), ":claimed": {"S": "CLAIMED"},
                                        ":before": self._value(claimed_before)})
 
     def release_claim(self, run_id: str) -> bool:
@@ -154,7 +155,7 @@ class DynamoDBLedger(Ledger):
         detail = fields.pop("detail", None) or {}
         fields.pop("updated", None)  # always now, as in SQLite
         names: dict[str, str] = {"#run_id": "run_id", "#updated": "updated"}
-        values: dict[str, Any] = {":updated": self._value(time.time())}
+        values: dict[str, Any] = {":updated": self._value(self.clock.now())}
         sets = ["#updated = :updated"]
         removes: list[str] = []
         for i, (name, value) in enumerate(fields.items()):
@@ -231,7 +232,7 @@ class DynamoDBLedger(Ledger):
     def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None:
         self._ddb.put_item(TableName=self.state_table, Item={
             "namespace": {"S": namespace}, "key": {"S": key},
-            "value": {"S": json.dumps(value)}, "updated": self._value(time.time())})
+            "value": {"S": json.dumps(value)}, "updated": self._value(self.clock.now())})
 
     def list_state(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.ledger.base import Ledger, RunRecord
 
 _SCHEMA = """
@@ -37,8 +37,9 @@ _COLUMNS = ("run_id", "input_key", "etag", "state", "created", "updated", "ended
 
 
 class SqliteLedger(Ledger):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
+        self.clock = clock or SYSTEM_CLOCK
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._conn() as c:
@@ -75,7 +76,7 @@ class SqliteLedger(Ledger):
     def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
         cur = self._conn().execute(
             "UPDATE runs SET updated = ? WHERE run_id = ? AND state = 'CLAIMED' AND updated < ?",
-            (time.time(), run_id, claimed_before))
+            (self.clock.now(), run_id, claimed_before))
         return cur.rowcount == 1
 
     def release_claim(self, run_id: str) -> bool:
@@ -101,7 +102,7 @@ class SqliteLedger(Ledger):
                 if k not in _COLUMNS or k == "run_id":
                     raise ValueError(f"not a run field: {k}")
                 setattr(rec, k, v)
-            rec.updated = time.time()
+            rec.updated = self.clock.now()
             conn.execute(
                 "UPDATE runs SET state=?, updated=?, ended=?, verdict=?, detail=? WHERE run_id=?",
                 (rec.state, rec.updated, rec.ended, rec.verdict, json.dumps(rec.detail), run_id),
@@ -143,7 +144,7 @@ class SqliteLedger(Ledger):
         self._conn().execute(
             "INSERT INTO state (namespace, key, value, updated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
-            (namespace, key, json.dumps(value), time.time()),
+            (namespace, key, json.dumps(value), self.clock.now()),
         )
 
     def list_state(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:

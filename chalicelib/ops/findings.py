@@ -15,12 +15,12 @@ finding unalerted, and the next pass tries again rather than losing the alert.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from chalicelib.alerts.base import Alert, AlertSink
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.ledger.base import Ledger
 
 log = logging.getLogger("newsops.ops.findings")
@@ -83,10 +83,12 @@ class ReconcileOutcome:
 
 
 class FindingStore:
-    def __init__(self, ledger: Ledger, alerts: AlertSink, *, cooldown_s: float) -> None:
+    def __init__(self, ledger: Ledger, alerts: AlertSink, *, cooldown_s: float,
+                 clock: Clock | None = None) -> None:
         self.ledger = ledger
         self.alerts = alerts
         self.cooldown_s = cooldown_s
+        self.clock = clock or SYSTEM_CLOCK
 
     def all(self) -> list[StoredFinding]:
         return [StoredFinding.from_doc(doc) for _key, doc in self.ledger.list_state(NAMESPACE)]
@@ -106,7 +108,7 @@ class FindingStore:
         Only stored findings of those checks (and, with ``covers``, only those the pass looked
         at, e.g. one run's) can be resolved by their absence.
         """
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         checks = set(checks)
         out = ReconcileOutcome()
         current = {f.id: f for f in found}

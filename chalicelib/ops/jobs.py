@@ -13,11 +13,12 @@ import logging
 import os
 import re
 import signal
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import ACTIVE_STATES, JobStatus
+from chalicelib.compute.local import process_start_time
 
 log = logging.getLogger("newsops.ops.jobs")
 
@@ -54,7 +55,7 @@ def job_control_for(rt: Any) -> JobControl:
     from chalicelib.compute.local import LocalCompute
 
     if isinstance(rt.compute, LocalCompute):
-        return LocalJobRegistry(rt.compute.home / "jobs", owner=rt.compute)
+        return LocalJobRegistry(rt.compute.home / "jobs", owner=rt.compute, clock=rt.clock)
     return rt.compute
 
 
@@ -72,8 +73,12 @@ def _alive(pid: int) -> bool:
         return True  # no /proc (macOS): kill(0) said it exists
 
 
-def _group_alive(pgid: int, since: float | None) -> bool:
-    """The worker's group still exists and is that worker's (not a recycled pid)."""
+def _group_alive(pgid: int, started: float | None) -> bool:
+    """The worker's group still exists and is that worker's (not a recycled pid).
+
+    ``started`` is the kernel's start time of the worker as its owner read it
+    (:func:`process_start_time`): the same reading again means the same process. It is never
+    compared with a wall-clock "now", which may be a test's clock or shifted."""
     if not _alive(pgid):
         return False
     try:
@@ -81,22 +86,21 @@ def _group_alive(pgid: int, since: float | None) -> bool:
             return False
     except ProcessLookupError:
         return False
-    if since is None:
-        return True
-    try:
-        import psutil
-
-        return psutil.Process(pgid).create_time() >= since - 2.0
-    except Exception:  # noqa: BLE001 - psutil missing or the process just ended
-        return _alive(pgid)
+    if started is None:
+        return True  # psutil was missing where the owner ran: the pid is all we know
+    now_started = process_start_time(pgid)
+    if now_started is None:
+        return _alive(pgid)  # psutil missing here, or the process just ended
+    return abs(now_started - started) < 0.5
 
 
 class LocalJobRegistry:
     """Jobs of every local compute on this home, read from their registry files."""
 
-    def __init__(self, directory: Path, *, owner: Any = None) -> None:
+    def __init__(self, directory: Path, *, owner: Any = None, clock: Clock | None = None) -> None:
         self.directory = Path(directory)
         self.owner = owner  # this process's LocalCompute: terminate through it when it owns the job
+        self.clock = clock or SYSTEM_CLOCK
 
     def _docs(self) -> list[dict[str, Any]]:
         out = []
@@ -113,7 +117,8 @@ class LocalJobRegistry:
         pgids = [int(p) for p in doc.get("pgids") or []]
         if status in ACTIVE_STATES:
             owner_alive = _alive(int(doc.get("owner_pid") or 0)) if doc.get("owner_pid") else False
-            workers_alive = [p for p in pgids if _group_alive(p, doc.get("created"))]
+            started = doc.get("pgid_started") or {}
+            workers_alive = [p for p in pgids if _group_alive(p, started.get(str(p)))]
             if not owner_alive:
                 if workers_alive:
                     tags[ORPHAN_TAG] = "true"  # running, but nobody will ever collect it
@@ -142,11 +147,12 @@ class LocalJobRegistry:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise KeyError(f"unknown job {job_id}") from exc
+        started = doc.get("pgid_started") or {}
         for pgid in doc.get("pgids") or []:
-            if _group_alive(int(pgid), doc.get("created")):
+            if _group_alive(int(pgid), started.get(str(pgid))):
                 try:
                     os.killpg(int(pgid), signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
         log.warning("job %s (%s) stopped: %s", job_id, doc.get("name"), reason,
-                    extra={"job_id": job_id, "stopped_at": time.time()})
+                    extra={"job_id": job_id, "stopped_at": self.clock.now()})

@@ -16,7 +16,6 @@ the job is really gone.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +76,7 @@ def _why_stop(job: JobStatus, rt: Runtime, now: float) -> str | None:
 
 def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = None,
          jobs: JobControl | None = None) -> ReapOutcome:
-    now = time.time() if now is None else now
+    now = rt.clock.now() if now is None else now
     ops = ops or get_ops_settings()
     jobs = jobs or job_control_for(rt)
     out = ReapOutcome(time=now)
@@ -123,7 +122,7 @@ def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = Non
             look_at=["the compute environment's desired/max vCPUs and the EC2 GPU quota",
                      *[f"job {j.name} ({j.job_id})" for j in stalled[:10]]],
             details={"jobs": [j.job_id for j in stalled[:50]]}))
-    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s)
+    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     out.findings = store.reconcile(found, checks={CHECK_HUNG, CHECK_QUEUE}, now=now)
     rt.ledger.put_state(STATE_NAMESPACE, STATE_KEY, out.to_doc())
     from chalicelib.observability import emit_metrics

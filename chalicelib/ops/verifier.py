@@ -17,7 +17,6 @@ the cool-down, one "resolved" notice. The verdict is stored for the status API.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -199,9 +198,9 @@ def _runs_to_check(rt: Runtime, ops: OpsSettings, now: float, open_runs: set[str
 
 def run_verifier(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = None) -> Verdict:
     """One scheduled pass over runs and sources; returns (and stores) the verdict."""
-    now = time.time() if now is None else now
+    now = rt.clock.now() if now is None else now
     ops = ops or get_ops_settings()
-    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s)
+    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     # Failed-run findings close when their run leaves the look-back; the others are re-checked.
     open_runs = {f.run_id for f in store.open() if f.run_id and f.check in (CHECK_RESULTS, CHECK_STUCK)}
     runs = _runs_to_check(rt, ops, now, open_runs)
@@ -242,9 +241,9 @@ def run_verifier(rt: Runtime, *, now: float | None = None, ops: OpsSettings | No
 def verify_after_run(run_id: str, rt: Runtime, *, now: float | None = None,
                      ops: OpsSettings | None = None) -> ReconcileOutcome:
     """The verifier for one run, at the end of that run: records or resolves its findings only."""
-    now = time.time() if now is None else now
+    now = rt.clock.now() if now is None else now
     ops = ops or get_ops_settings()
-    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s)
+    store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     run = rt.ledger.get_run(run_id)
     found = _run_findings(run, rt, now, 0) if run else []
     return store.reconcile(found, checks=RUN_CHECKS, covers=lambda f: f.run_id == run_id, now=now)

@@ -6,11 +6,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.clock import SYSTEM_CLOCK
 from chalicelib.store.base import ObjectInfo
 
 
-def object_created_event(bucket: str, info: ObjectInfo, region: str = "local") -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def object_created_event(bucket: str, info: ObjectInfo, region: str = "local", *,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """``now``: the event's time (the runtime's clock); the system clock when not given."""
+    when = (now or SYSTEM_CLOCK.utcnow()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     obj: dict[str, Any] = {"key": info.key, "size": info.size, "etag": info.etag,
                            "sequencer": uuid.uuid4().hex[:16].upper()}
     if info.version:
@@ -21,7 +24,7 @@ def object_created_event(bucket: str, info: ObjectInfo, region: str = "local") -
         "detail-type": "Object Created",
         "source": "aws.s3",
         "account": "000000000000",
-        "time": now,
+        "time": when,
         "region": region,
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {

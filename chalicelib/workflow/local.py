@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.asl import Executor, StatesError, TaskContext, states_entered
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import Compute, ExitRule, JobRequest
 from chalicelib.ledger.base import Ledger
 from chalicelib.workflow import definition as asl_definition
@@ -100,11 +101,13 @@ class LocalTaskDispatcher:
 
 class LocalWorkflow(Workflow):
     def __init__(self, dispatcher: LocalTaskDispatcher, ledger: Ledger, *,
-                 retry_interval_scale: float = 1.0, definition: dict[str, Any] | None = None) -> None:
+                 retry_interval_scale: float = 1.0, definition: dict[str, Any] | None = None,
+                 clock: Clock | None = None) -> None:
         self.definition = definition or asl_definition.load(asl_definition.LOCAL_SUBSTITUTIONS)
         self.dispatcher = dispatcher
         self.ledger = ledger
         self.retry_interval_scale = retry_interval_scale
+        self.clock = clock or SYSTEM_CLOCK
         self._lock = threading.Lock()
 
     def start(self, run_id: str, payload: dict[str, Any]) -> Execution:
@@ -112,12 +115,12 @@ class LocalWorkflow(Workflow):
             existing = self.describe(run_id)
             if existing is not None:
                 return existing  # as Step Functions: the same name never runs twice
-            self.ledger.put_state("executions", run_id, {"status": "RUNNING", "started": time.time()})
+            self.ledger.put_state("executions", run_id, {"status": "RUNNING", "started": self.clock.now()})
         executor = Executor(self.definition, self.dispatcher,
-                            retry_interval_scale=self.retry_interval_scale)
-        started = time.time()
+                            retry_interval_scale=self.retry_interval_scale, wall_clock=self.clock.now)
+        started = self.clock.now()
         result = executor.execute(payload, name=run_id)
-        execution = Execution(name=run_id, status=result.status, started=started, stopped=time.time(),
+        execution = Execution(name=run_id, status=result.status, started=started, stopped=self.clock.now(),
                               output=result.output, error=result.error, cause=result.cause,
                               states_entered=states_entered(result.history))
         self.ledger.put_state("executions", run_id, {
