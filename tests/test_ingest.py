@@ -123,40 +123,49 @@ def test_a_missing_registry_model_blocks_the_run_without_using_up_its_id(make_ru
 def test_a_claim_whose_ingest_died_is_taken_over_after_the_lease(make_runtime):
     """An ingest that dies while splitting (timeout, out of memory) leaves its run CLAIMED:
     a redelivery within the lease is a duplicate; the verifier reports the run once the lease
-    is over; then a redelivery or `newsops run` takes the claim over and the run completes."""
-    import hashlib
-    import time
+    is over; then a redelivery or `newsops run` takes the claim over and the run completes.
 
+    The lease runs on the runtime's clock: the test moves it instead of back-dating the claim."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from chalicelib.clock import ManualClock
     from chalicelib.ledger.base import RunRecord
     from chalicelib.ops.config import OpsSettings
     from chalicelib.ops.verifier import run_verifier
     from tests.ops.support import alerts_of
 
-    rt = make_runtime(chunk_size=3, ingest_lease_s=600)
+    clock = ManualClock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))
+    rt = make_runtime(chunk_size=3, ingest_lease_s=600, clock=clock)
     data = jsonl_gz([article(i) for i in range(7)])
     key = "incoming/2026-11-27/died.jsonl.gz"
     rid = keys.run_id(key, hashlib.md5(data).hexdigest())  # the local etag, as S3's
-    claimed_at = time.time() - 60  # a minute ago: its ingest may still be splitting
+    claimed_at = clock.now()
     assert rt.ledger.claim_run(RunRecord(rid, key, "e", created=claimed_at, updated=claimed_at))
 
+    clock.advance(60)  # a minute later: its ingest may still be splitting
     put_key, put_rid = put_incoming(rt, "died.jsonl.gz", data)  # the put delivers the event
     assert (put_key, put_rid) == (key, rid)
     assert rt.ledger.get_run(rid).state == "CLAIMED" and runs_tree(rt, rid) == {}
     ops = OpsSettings(alert_cooldown_s=6 * 3600, freshness_window_s=24 * 3600)
-    assert run_verifier(rt, now=time.time(), ops=ops).verdict == "ok"
-    later = run_verifier(rt, now=claimed_at + 601, ops=ops)
+    assert run_verifier(rt, ops=ops).verdict == "ok"
+    clock.advance(539)  # the lease is not over yet: still the claimer's
+    assert deliver_event(rt, key)["status"] == "duplicate"
+    assert run_verifier(rt, ops=ops).verdict == "ok"
+
+    clock.advance(2)  # 601 s after the claim: the lease is over
+    later = run_verifier(rt, ops=ops)
     assert later.verdict == "problems"
     assert alerts_of(rt, f"run-stuck:{rid}") == [("error", f"newsops run claimed but never started: {rid}")]
-
-    # The lease is over: the next delivery (or `newsops run KEY`) takes the claim over.
-    with rt.ledger._conn() as c:  # noqa: SLF001 - back-date the claim as if 10 minutes passed
-        c.execute("UPDATE runs SET updated = ? WHERE run_id = ?", (claimed_at - 600, rid))
+    # The next delivery (or `newsops run KEY`) takes the claim over.
     payload = deliver_event(rt, key)
     assert payload["status"] == "started"
     run = rt.ledger.get_run(rid)
     assert run.state == "SUCCEEDED" and run.detail["articles"]["valid"] == 7
+    assert run.created == claimed_at and run.ended == clock.now()  # every stamp on that clock
     assert deliver_event(rt, key)["status"] == "duplicate"  # and exactly once from then on
-    run_verifier(rt, now=time.time() + 3600, ops=ops)
+    clock.advance(3600)
+    run_verifier(rt, ops=ops)
     assert [s for s, _ in alerts_of(rt, f"run-stuck:{rid}")] == ["error", "resolved"]
 
 

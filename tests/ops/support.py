@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def repo_pythonpath() -> str:
+    """PYTHONPATH for a child Python that imports this repository: the repo first, and whatever
+    the caller had after it (the shifted-clock run puts its libfaketime shim there)."""
+    return os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def alerts_of(rt: Any, finding_prefix: str) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from chalice.test import Client
@@ -10,12 +11,16 @@ from chalice.test import Client
 from chalicelib.api import openapi
 from chalicelib.api.models import DashboardData, RunDetail, RunsPage, Status
 from chalicelib.api.routes import HERE
+from chalicelib.clock import ManualClock
 from chalicelib.factory import set_runtime
 from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.verifier import run_verifier
 from tests.conftest import fake_task
 from tests.ops.support import crawl_doc
 from tests.pipeline_support import article, jsonl_gz, put_incoming
+
+# Any instant works: nothing here is compared with the real clock (see tests/test_clock.py).
+START = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +32,16 @@ def _three_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     tasks = tmp / "tasks.json"
     tasks.write_text(json.dumps({"tasks": [fake_task("alpha", model_version="a7"), fake_task("beta")]}))
+    # Every time the API answers with (runs, crawl age, verdict) is on this clock, not the real one.
+    clock = ManualClock(START)
     rt = build_runtime(Settings(home=tmp / "home", tasks_file=tasks, workers=2, retry_interval_scale=0.0,
-                                queue_wait_s=30, chunk_size=4))
+                                queue_wait_s=30, chunk_size=4), clock=clock)
     set_runtime(rt)
     rids = []
     for n, size in enumerate((9, 3)):
         records = [article(100 * n + i, published=f"2026-11-{10 + i % 4:02d}T08:00:00Z") for i in range(size)]
         rids.append(put_incoming(rt, f"b{n}.jsonl.gz", jsonl_gz(records))[1])
+        clock.advance(60)  # the runs are a minute apart: newest first is a real order
     yield rt, rids
     rt.close()
     set_runtime(None)
@@ -54,11 +62,14 @@ def test_health_status_and_paged_runs(ops_app, runs):
     rt, rids = runs
     r = get(ops_app, "/health")
     assert r.status_code == 200 and r.json_body["status"] == "ok"
-    when = "2026-11-27T06:00:00+00:00"
+    # The last crawl ended an hour before the runtime's "now": inside the 24h freshness window.
+    when = (rt.clock.utcnow() - timedelta(hours=1)).isoformat()
     rt.ledger.put_state("crawl-report", f"{when}-c", crawl_doc(f"{when}-c", when, {"Harbor Ledger": 3}))
     run_verifier(rt, ops=OpsSettings())
     status = Status.model_validate(get(ops_app, "/status").json_body)
+    assert status.time == rt.clock.now() and status.verifier.time == rt.clock.now()
     assert status.last_crawl.articles == 3 and [s.source for s in status.sources] == ["Harbor Ledger"]
+    assert status.sources[0].age_s == 3600 and not status.sources[0].stale
     assert [r.run_id for r in status.runs] == rids[::-1]
     assert status.runs_by_state == {"SUCCEEDED": 2}
     assert status.verifier.verdict == "ok" and status.open_alerts == []

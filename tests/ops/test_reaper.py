@@ -17,7 +17,7 @@ from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.jobs import LocalJobRegistry, run_id_of, task_of
 from chalicelib.ops.reaper import reap
-from tests.ops.support import alerts_of, pid_alive
+from tests.ops.support import alerts_of, pid_alive, repo_pythonpath
 
 OPS = OpsSettings(alert_cooldown_s=6 * 3600)
 RID = "batch-0123456789abcdef"
@@ -61,7 +61,7 @@ def test_a_deliberately_orphaned_worker_group_is_killed(make_runtime):
     rt.ledger.claim_run(RunRecord(run_id=RID, input_key="incoming/x", etag="e", state="RUNNING"))
     owner = subprocess.run([sys.executable, "-c", OWNER, str(home), RID], capture_output=True, text=True,
                            timeout=30, cwd=Path(__file__).resolve().parents[2],
-                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+                           env={**os.environ, "PYTHONPATH": repo_pythonpath()})
     assert owner.returncode == -9, owner.stderr
     job_id = owner.stdout.strip()
     doc = json.loads((home / "jobs" / f"{job_id}.json").read_text())
@@ -83,6 +83,65 @@ def test_a_deliberately_orphaned_worker_group_is_killed(make_runtime):
     assert LocalJobRegistry(home / "jobs").list_jobs() == []  # no worker left: the job is over
     reap(rt, ops=OPS)
     assert [s for s, _ in alerts_of(rt, "job-hung:")] == ["error", "resolved"]
+
+
+def test_a_local_job_is_timed_on_the_runtimes_clock(make_runtime):
+    """The local compute stamps a job's creation with the runtime's clock, and the reaper
+    compares it with that clock's now: moving the clock past the limit, not waiting, stops it."""
+    from datetime import UTC, datetime
+
+    from chalicelib.clock import ManualClock
+    from chalicelib.compute.base import JobRequest
+    from tests.conftest import fake_task
+
+    clock = ManualClock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))
+    rt = make_runtime(tasks=[fake_task("t", attempts=1, timeout_s=100)], clock=clock)
+    rt.ledger.claim_run(RunRecord(run_id=RID, input_key="incoming/x", etag="e", state="RUNNING",
+                                  created=clock.now(), updated=clock.now()))
+    job_id = rt.compute.submit(JobRequest(
+        name=f"{RID}-t", queue="local", definition="newsops-t", timeout_s=100,
+        command=[sys.executable, "-c", "import time; time.sleep(60)"],
+        tags={"newsops-run-id": RID, "newsops-task": "t"}))
+    deadline = time.monotonic() + 10
+    while rt.compute.describe(job_id).status != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert rt.compute.describe(job_id).created == clock.now()
+    clock.advance(100 + rt.settings.queue_wait_s)  # exactly the limit: not over it
+    assert reap(rt, ops=OPS).terminated == []
+    clock.advance(1)
+    out = reap(rt, ops=OPS)
+    assert [(t["job_id"], t["reason"]) for t in out.terminated] == [
+        (job_id, "running for 131s, over its limit of 130s")]
+    assert rt.compute.describe(job_id).status == "FAILED"
+
+
+def test_a_recycled_pid_is_not_taken_for_the_worker(tmp_path):
+    """The registry tells a worker from a later process with its pid by the kernel's start
+    time of the process, never by the job's wall-clock times (a test clock, a shifted clock)."""
+    from chalicelib.compute.local import process_start_time
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        started = process_start_time(proc.pid)
+        assert started is not None
+        registry = LocalJobRegistry(tmp_path)
+
+        def job(pgid_started: float) -> JobStatus:
+            # Its owner is gone (no pid); a live worker group makes it an orphan to stop.
+            (tmp_path / "j.json").write_text(json.dumps({
+                "job_id": "j", "name": f"{RID}-t", "status": "RUNNING", "created": 0.0,
+                "pgids": [proc.pid], "pgid_started": {str(proc.pid): pgid_started}}))
+            [found] = registry.list_jobs(states=("RUNNING", "FAILED"))
+            return found
+
+        worker = job(started)
+        assert worker.status == "RUNNING" and worker.tags["newsops-orphaned"] == "true"
+        assert worker.tags["pgids"] == str(proc.pid)
+        other = job(started - 10)  # the same pid, but not the process the owner started
+        assert other.status == "FAILED" and other.tags["pgids"] == ""
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 class FakeJobs:

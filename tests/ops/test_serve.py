@@ -7,14 +7,12 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from newsops.serve import make_server
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.ops.support import repo_pythonpath
 
 
 def test_only_loopback_addresses(ops_app):
@@ -44,7 +42,7 @@ def test_serve_runs_the_projects_app(tmp_path):
     if "/status" not in app.app.routes:
         pytest.skip("app.py does not register chalicelib.api.routes.bp yet (see the issue's wiring note)")
     port = _free_port()
-    env = {**os.environ, "NEWSOPS_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "NEWSOPS_HOME": str(tmp_path / "home"), "PYTHONPATH": repo_pythonpath()}
     proc = subprocess.Popen([sys.executable, "-c", f"from newsops.serve import serve; serve('127.0.0.1', {port})"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
