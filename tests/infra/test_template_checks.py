@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from scripts.deploy import checks
@@ -43,3 +44,22 @@ def test_statelint_accepts_the_substituted_definition(check_report: checks.Repor
 
 def test_workflows_match_the_github_schema(check_report: checks.Report) -> None:
     assert not check_report.workflows, "\n".join(check_report.workflows)
+
+
+def test_the_lambda_runtimes_end_of_life_is_stated_in_the_deploy_doc(packaged: dict) -> None:
+    """The gate above leaves out cfn-lint's runtime end-of-life rules, whose verdict changes with
+    the calendar (`make test` would start failing on that day, with no change here). The dates
+    stay in sight instead: docs/deploy.md states them as the pinned cfn-lint has them, and
+    `make check-templates` / `make deploy` still apply those rules on the real date."""
+    functions = [r for path in packaged.values() for r in json.loads(path.read_text())["Resources"].values()
+                 if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")]
+    runtimes = {f["Properties"]["Runtime"] for f in functions}
+    assert runtimes, "no Lambda function with a runtime in the packaged templates"
+    lifecycle = checks.lambda_runtime_lifecycle()
+    doc = (REPO / "docs" / "deploy.md").read_text()
+    for runtime in sorted(runtimes):
+        dates = lifecycle.get(runtime)
+        if dates is None:
+            continue  # no end of life announced for it yet
+        stated = [runtime, dates["deprecated"], dates["create-block"], dates["update-block"]]
+        assert all(s in doc for s in stated), f"docs/deploy.md must state {stated} (cfn-lint's data)"
