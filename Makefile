@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint install bench-ingest clean
+.PHONY: demo test lint install bench-ingest clean test-shifted-clock
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,23 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-shifted-clock
+
+# The time-sensitive tests (verifier, reaper, findings, ingest lease, crawl freshness, status
+# API, ledgers) again with the wall clock a year ahead and a month back, in every process they
+# start (scripts/shifted-clock, libfaketime): a test that compares a calendar date it wrote
+# with the real clock fails here, not on the day the real clock passes that date.
+SHIFTED_CLOCK_OFFSETS ?= +400d -30d
+SHIFTED_CLOCK_TESTS ?= tests/test_clock.py tests/test_ingest.py tests/test_ledger_sqlite.py \
+	tests/ops/test_verifier.py tests/ops/test_reaper.py tests/ops/test_findings.py \
+	tests/ops/test_done_criteria.py tests/ops/test_api.py tests/ops/test_wiring.py \
+	tests/ops/test_observability.py tests/aws/test_ingest_aws.py tests/conformance/test_port_contracts.py
+
+test-shifted-clock: $(STAMP)
+	@for offset in $(SHIFTED_CLOCK_OFFSETS); do \
+		bash scripts/shifted-clock $$offset $(PY) -m pytest -q -p no:cacheprovider $(SHIFTED_CLOCK_TESTS) \
+			|| exit 1; \
+	done
 
 bench-ingest: $(STAMP)
 	$(PY) bench/bench_ingest.py
