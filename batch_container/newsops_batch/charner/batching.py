@@ -22,6 +22,11 @@ def collate(items: Sequence[Encoded], labels: Sequence[np.ndarray] | None = None
         for row, e in enumerate(items):
             block[row, :e.length] = e.ids[name]
         out[name] = torch.from_numpy(block)
+    for name in items[0].floats:
+        dense = np.zeros((len(items), width, items[0].floats[name].shape[1]), dtype=np.float32)
+        for row, e in enumerate(items):
+            dense[row, :e.length] = e.floats[name]
+        out[name] = torch.from_numpy(dense)
     out["length"] = torch.tensor([e.length for e in items], dtype=torch.long)
     if labels is not None:
         y = np.full((len(items), width), IGNORE, dtype=np.int64)

@@ -9,6 +9,7 @@ import torch
 from newsops_batch.charner.artifact import LoadedTagger
 from newsops_batch.charner.batching import by_length, collate
 from newsops_batch.charner.decode import spans_of, viterbi
+from newsops_batch.charner.features import Encoded
 from newsops_batch.spaneval import Span
 
 MAX_BATCH_CHARS = 16_384
@@ -17,16 +18,25 @@ MAX_BATCH_TEXTS = 256
 
 def predict(tagger: LoadedTagger, texts: Sequence[str], *, max_chars: int = MAX_BATCH_CHARS) -> list[list[Span]]:
     """Typed spans per text, in input order. Empty texts give no spans."""
-    out: list[list[Span]] = [[] for _ in texts]
     keep = [i for i, t in enumerate(texts) if t]
-    if not keep:
-        return out
-    encoded = tagger.featurizer.encode([texts[i] for i in keep])
+    out: list[list[Span]] = [[] for _ in texts]
+    if keep:
+        found = predict_encoded(tagger, tagger.featurizer.encode([texts[i] for i in keep]), max_chars=max_chars)
+        for i, spans in zip(keep, found, strict=True):
+            out[i] = spans
+    return out
+
+
+def predict_encoded(tagger: LoadedTagger, encoded: Sequence[Encoded], *,
+                    max_chars: int = MAX_BATCH_CHARS) -> list[list[Span]]:
+    """Spans of texts already featurized (training scores its dev texts every epoch, and their
+    features never change)."""
+    out: list[list[Span]] = [[] for _ in encoded]
     tags = tagger.config.tags
     with torch.inference_mode():
         for group in by_length([e.length for e in encoded], max_chars, MAX_BATCH_TEXTS):
             batch = collate([encoded[i] for i in group], device=tagger.device)
             scores = torch.log_softmax(tagger.model(batch).float(), dim=-1)
             for i, path in zip(group, viterbi(scores, batch["length"], tags), strict=True):
-                out[keep[i]] = spans_of(path, tags)
+                out[i] = spans_of(path, tags)
     return out

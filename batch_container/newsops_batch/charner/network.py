@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from newsops_batch.charner.features import PLACES, SCRIPTS
+from newsops_batch.charner.features import CONTEXT_WIDTH, PLACES, SCRIPTS
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class TaggerConfig:
     base_version: str = ""
     vectors_sha256: str = ""
     entities: bool = False
+    context: bool = False  # GiNZA's tok2vec vectors as a feature
+    context_dim: int = 64
     buckets: int = 1 << 15
     entity_buckets: int = 4096
     char_dim: int = 64
@@ -33,6 +35,7 @@ class TaggerConfig:
     pos_dim: int = 16
     vector_dim: int = 64
     entity_dim: int = 16
+    derived_dim: int = 32  # charvec / pairvec projections; 0: not used
     hidden: int = 128
     layers: int = 1
     dropout: float = 0.3
@@ -52,7 +55,8 @@ class TaggerConfig:
 
 
 class CharTagger(nn.Module):
-    def __init__(self, config: TaggerConfig, vectors: torch.Tensor) -> None:
+    def __init__(self, config: TaggerConfig, vectors: torch.Tensor,
+                 derived: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.config = config
         c = config
@@ -67,6 +71,17 @@ class CharTagger(nn.Module):
         self.vectors = nn.Embedding.from_pretrained(table, freeze=True)
         self.project = nn.Linear(vectors.shape[1], c.vector_dim)
         width = c.char_dim + 2 * c.bigram_dim + 16 + c.pos_dim + c.vector_dim
+        if c.derived_dim:
+            if derived is None:
+                raise ValueError("this tagger uses the derived character tables: pass them")
+            self.charvec = nn.Embedding.from_pretrained(derived[0].float(), freeze=True)
+            self.pairvec = nn.Embedding.from_pretrained(derived[1].float(), freeze=True)
+            self.charvec_project = nn.Linear(derived[0].shape[1], c.derived_dim)
+            self.pairvec_project = nn.Linear(derived[1].shape[1], c.derived_dim)
+            width += 2 * c.derived_dim
+        if c.context:
+            self.context_project = nn.Linear(CONTEXT_WIDTH, c.context_dim)
+            width += c.context_dim
         if c.entities:
             self.entity = nn.Embedding(c.entity_buckets, c.entity_dim, padding_idx=0)
             width += c.entity_dim
@@ -80,6 +95,11 @@ class CharTagger(nn.Module):
         parts = [self.char(batch["char"]), self.left(batch["left"]), self.right(batch["right"]),
                  self.script(batch["script"]), self.place(batch["place"]), self.pos(batch["pos"]),
                  self.project(self.vectors(batch["vector"]))]
+        if self.config.derived_dim:
+            parts.append(self.charvec_project(self.charvec(batch["charvec"])))
+            parts.append(self.pairvec_project(self.pairvec(batch["pairvec"])))
+        if self.config.context:
+            parts.append(self.context_project(batch["context"]))
         if self.config.entities:
             parts.append(self.entity(batch["entity"]))
         x = self.dropout(torch.cat(parts, dim=-1))

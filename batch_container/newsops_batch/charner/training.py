@@ -32,8 +32,8 @@ from newsops_batch.charner.features import (
     load_base,
     vectors_sha256,
 )
-from newsops_batch.charner.inference import predict
-from newsops_batch.charner.network import CharTagger, TaggerConfig
+from newsops_batch.charner.inference import predict, predict_encoded
+from newsops_batch.charner.network import TaggerConfig
 from newsops_batch.labelled import LabelledSet, LabelledText
 from newsops_batch.spaneval import Example, Span, SpanReport, score
 
@@ -129,16 +129,21 @@ def labels_of(text: LabelledText, tags: tuple[str, ...]) -> np.ndarray:
     return y
 
 
-def evaluate_tagger(tagger: artifact.LoadedTagger, data: LabelledSet) -> SpanReport:
+def evaluate_tagger(tagger: artifact.LoadedTagger, data: LabelledSet,
+                    encoded: list[Encoded] | None = None) -> SpanReport:
     types = {t[2:] for t in tagger.config.tags if t != "O"}
-    predicted = predict(tagger, [t.text for t in data.texts])
+    if encoded is None:
+        predicted = predict(tagger, [t.text for t in data.texts])
+    else:
+        predicted = predict_encoded(tagger, encoded)
     return score((Example(gold=t.spans, predicted=p, language=t.language)
                   for t, p in zip(data.texts, predicted, strict=True)), types=types)
 
 
 def train(train_set: LabelledSet, dev_set: LabelledSet | None, out_dir: Path, *,
           schedule: str = "full", seed: int = 0, entities: bool = False, base: str = "ja_ginza",
-          hidden: int = 128, epochs: int | None = None, data_meta: dict[str, Any] | None = None,
+          hidden: int = 128, epochs: int | None = None, derived_dim: int = 32, context: bool = True,
+          data_meta: dict[str, Any] | None = None,
           progress: Callable[[EpochReport], None] | None = None,
           device: str | None = None) -> TrainResult:
     if schedule not in SCHEDULES:
@@ -154,19 +159,22 @@ def train(train_set: LabelledSet, dev_set: LabelledSet | None, out_dir: Path, *,
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    nlp = load_base(base, entities=entities)
+    nlp = load_base(base, entities=entities, context=context)
     pos_probe = Featurizer(nlp, buckets=2, entity_buckets=2, pos=(), entities=False)
     config = TaggerConfig(tags=tag_set(train_set.types), pos=tuple(sorted(pos_probe.tags_of(
         t.text for t in train_set.texts))), base_model=base, base_version=artifact.base_version(base),
-        vectors_sha256=vectors_sha256(nlp), entities=entities, hidden=hidden)
+        vectors_sha256=vectors_sha256(nlp), entities=entities, hidden=hidden,
+        derived_dim=derived_dim, context=context)
     featurizer = Featurizer(nlp, buckets=config.buckets, entity_buckets=config.entity_buckets,
-                            pos=config.pos, entities=entities)
+                            pos=config.pos, entities=entities, context=context)
     shuffle = random.Random(seed)
     texts = list(train_set.texts) + augmented(list(train_set.texts), plan.augment, shuffle)
     encoded: list[Encoded] = featurizer.encode(t.text for t in texts)
     labels = [labels_of(t, config.tags) for t in texts]
-    log.info("features of %d training texts in %.1fs", len(encoded), time.monotonic() - started)
-    model = CharTagger(config, torch.as_tensor(nlp.vocab.vectors.data)).to(dev_device)
+    dev_encoded = featurizer.encode(t.text for t in dev_set.texts) if dev_set is not None else None
+    log.info("features of %d training and %d dev texts in %.1fs", len(encoded),
+             len(dev_encoded or ()), time.monotonic() - started)
+    model = artifact.build_model(config, nlp).to(dev_device)
     optimizer = torch.optim.Adam(model.trained_parameters(), lr=plan.learning_rate)
     steps_per_epoch = len(by_length([e.length for e in encoded], plan.batch_chars, plan.batch_texts))
     total = max(1, steps_per_epoch * plan.epochs)
@@ -198,7 +206,7 @@ def train(train_set: LabelledSet, dev_set: LabelledSet | None, out_dir: Path, *,
             lr_at.step()
             loss_sum += loss.item()
         model.eval()
-        dev_report = evaluate_tagger(tagger, dev_set) if dev_set is not None else None
+        dev_report = evaluate_tagger(tagger, dev_set, dev_encoded) if dev_set is not None else None
         report = EpochReport(epoch=epoch, epochs=plan.epochs, loss=loss_sum / max(1, len(groups)),
                              dev_f1=dev_report.f1(COMPANY_TYPE) if dev_report else None,
                              seconds=time.monotonic() - t0)
@@ -216,10 +224,11 @@ def train(train_set: LabelledSet, dev_set: LabelledSet | None, out_dir: Path, *,
                       "rows": len(dev_set.texts)} if dev_set is not None else None),
         "base_model": {"name": base, "version": config.base_version, "vectors_sha256": config.vectors_sha256,
                        "uses": "SudachiPy tokenizer, part-of-speech tags and word vectors"
+                               + (", its tok2vec vectors" if context else "")
                                + (", NER labels" if entities else "")},
         "hyperparameters": {"schedule": schedule, **asdict(plan), "hidden": hidden,
                             "layers": config.layers, "dropout": config.dropout, "buckets": config.buckets,
-                            "entities": entities},
+                            "entities": entities, "context": context, "derived_dim": derived_dim},
         "seed": seed,
         "code_version": code_version(),
         "device": str(dev_device),
