@@ -1,8 +1,9 @@
 """``make demo``: news crawled over real HTTP flows through the real workflow on this machine.
 
-A bundled sample news site (five outlets on 127.0.0.x, English and Japanese) is served and
-crawled; the batch the crawler writes under ``incoming/`` triggers the run, exactly as an S3
-put would on AWS. The sample's ground truth is kept aside and used only to score the outputs.
+The Japanese company model is trained first (short schedule, on the shipped labelled data)
+when the registry has no prod model for it. A bundled sample news site (five outlets on
+127.0.0.x, English and Japanese) is served and crawled; the batch the crawler writes under
+``incoming/`` triggers the run, exactly as an S3 put would on AWS. The sample's ground truth is kept aside and used only to score the outputs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chalicelib.crawl.crawler import crawl
 from chalicelib.crawl.report import recent_reports
 from chalicelib.ops.verifier import format_verdict, run_verifier
 from newsops.local import local_runtime
+from newsops.modeltrain import ensure_task_model, print_dev_comparison
 from newsops.summary import print_crawl_summary, print_run_summary
 
 log = logging.getLogger("newsops.demo")
@@ -29,6 +31,7 @@ def run_demo(*, articles: int = 240, chunk_size: int = 40, seed: int | None = No
     with tempfile.TemporaryDirectory(prefix="newsops-demo-") as tmp, \
             local_runtime(chunk_size=chunk_size) as rt:
         truth = Path(tmp) / "truth.jsonl"
+        company_model = ensure_task_model(rt, "companies")
         if crawl_site:
             # Each demo publishes a new day of news, so a second demo on the same home has
             # new articles to crawl (and shows the duplicates it skipped).
@@ -43,6 +46,8 @@ def run_demo(*, articles: int = 240, chunk_size: int = 40, seed: int | None = No
         rid = keys.run_id(batch_key, info.etag) if info else ""
         status = print_run_summary(rt, rid)
         _print_quality(rt, rid, truth)
+        if company_model is not None:
+            print_dev_comparison(rt, "companies", company_model)
         # The scheduled verifier's view too: every run and source, not only this one.
         print(format_verdict(run_verifier(rt)))
     print(f"  demo took {time.monotonic() - started:.1f}s; `newsops serve` shows the dashboard, "

@@ -22,7 +22,7 @@ from chalicelib.jsonl import iter_records
 from chalicelib.schema import RunManifest
 from chalicelib.store.base import ObjectStore
 
-COMPANY_KINDS = ("token-classification", "spacy-ner")
+COMPANY_KINDS = ("token-classification", "spacy-ner", "char-ner")
 CATEGORY_KINDS = ("zero-shot", "prototype", "text-classification")
 
 
