@@ -41,7 +41,9 @@ SHIFTED_CLOCK_OFFSETS ?= +400d -30d
 SHIFTED_CLOCK_TESTS ?= tests/test_clock.py tests/test_ingest.py tests/test_ledger_sqlite.py \
 	tests/ops/test_verifier.py tests/ops/test_reaper.py tests/ops/test_findings.py \
 	tests/ops/test_done_criteria.py tests/ops/test_api.py tests/ops/test_wiring.py \
-	tests/ops/test_observability.py tests/aws/test_ingest_aws.py tests/conformance/test_port_contracts.py
+	tests/ops/test_observability.py tests/aws/test_ingest_aws.py \
+	tests/aws/test_adapters_aws.py::test_a_stale_unstarted_claim_is_taken_over_by_one_taker \
+	tests/aws/test_adapters_aws.py::test_a_released_claim_is_free_at_once_and_a_finished_run_is_never_released
 
 test-shifted-clock: $(STAMP)
 	@for offset in $(SHIFTED_CLOCK_OFFSETS); do \
