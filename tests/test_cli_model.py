@@ -20,7 +20,9 @@ def test_model_push_promote_list_round_trip_and_refuse_bad_input(tmp_path, monke
     assert main(["model", "promote", "companies", "v1", "--stage", "prod"]) == 0
     capsys.readouterr()
     assert main(["model", "list", "companies"]) == 0
-    assert capsys.readouterr().out.strip() == "companies v1  prod"
+    listed = capsys.readouterr().out.strip().splitlines()
+    assert listed[0].split()[:2] == ["version", "stages"]
+    assert listed[1].split()[:2] == ["v1", "prod"] and "f1 0.900" in listed[1]
     assert main(["model", "promote", "companies", "v9"]) == 1
     assert main(["model", "push", "package:no_such_model_pkg", "--task", "x", "--version", "1"]) == 1
     assert "not installed" in capsys.readouterr().err
