@@ -91,11 +91,27 @@ def _newest_log(directory: Path) -> Path | None:
     return logs[-1] if logs else None
 
 
+def train_locally(rt: Any, request: TrainRequest, out: Any = sys.stdout) -> tuple[Any, Path]:
+    """Run the train state machine here, printing each epoch as the job logs it; returns the
+    execution and the job's log directory."""
+    from chalicelib.training import local_log_dir, start_training
+
+    stop = threading.Event()
+    log_dir = local_log_dir(rt.settings, request.train_id)
+    follower = threading.Thread(target=follow_log, args=(lambda: _newest_log(log_dir), stop, out), daemon=True)
+    follower.start()
+    try:
+        return start_training(rt, request), log_dir
+    finally:
+        stop.set()
+        follower.join(timeout=2)
+
+
 def train_command(args: Any) -> int:
     from newsops_batch.labelled import LabelledDataError
 
     from chalicelib import registry
-    from chalicelib.training import local_log_dir, start_training
+    from chalicelib.training import start_training
     from newsops.local import local_runtime
     from newsops.modeleval import metrics_text
 
@@ -129,15 +145,7 @@ def train_command(args: Any) -> int:
             print(f"started execution {execution.name}: {execution.status}; the model is registered "
                   f"as {task}/{request.train_id} when it succeeds")
             return 0
-        stop = threading.Event()
-        log_dir = local_log_dir(rt.settings, request.train_id)
-        follower = threading.Thread(target=follow_log, args=(lambda: _newest_log(log_dir), stop), daemon=True)
-        follower.start()
-        try:
-            execution = start_training(rt, request)
-        finally:
-            stop.set()
-            follower.join(timeout=2)
+        execution, log_dir = train_locally(rt, request)
         if execution.status != "SUCCEEDED":
             print(f"training {request.train_id} {execution.status} after {elapsed(started)}: "
                   f"{execution.error or ''} {execution.cause or ''}\n  logs: {log_dir.parent}", file=sys.stderr)
@@ -158,7 +166,6 @@ def ensure_task_model(rt: Any, task_name: str = "companies", *, out: Any = sys.s
     on the shipped data on the short schedule through the train state machine, and promoted.
     Returns the prod version, or None when the task does not use a registry model."""
     from chalicelib import registry
-    from chalicelib.training import local_log_dir, start_training
 
     spec = next((t for t in rt.tasks.tasks if t.name == task_name), None)
     task = registry.registry_task(spec.model) if spec is not None and spec.kind == "char-ner" else None
@@ -173,15 +180,7 @@ def ensure_task_model(rt: Any, task_name: str = "companies", *, out: Any = sys.s
     request = prepare_request(rt.store, task, SHIPPED_DATA / "train.jsonl", dev=SHIPPED_DATA / "dev.jsonl",
                               dev_fraction=None, schedule="short", seed=0, epochs=None, promote=True,
                               now=rt.clock.utcnow())
-    stop = threading.Event()
-    log_dir = local_log_dir(rt.settings, request.train_id)
-    follower = threading.Thread(target=follow_log, args=(lambda: _newest_log(log_dir), stop, out), daemon=True)
-    follower.start()
-    try:
-        execution = start_training(rt, request)
-    finally:
-        stop.set()
-        follower.join(timeout=2)
+    execution, log_dir = train_locally(rt, request, out)
     if execution.status != "SUCCEEDED":
         raise RuntimeError(f"training {request.train_id} {execution.status}: {execution.error} "
                            f"{execution.cause}; logs under {log_dir.parent}")
