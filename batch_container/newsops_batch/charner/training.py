@@ -53,7 +53,7 @@ class Schedule:
     char_dropout: float = 0.1  # characters shown as unknown, so unseen names are not a surprise
 
 
-# Sized for two CPU cores: short about 2 minutes (what `make demo` waits for), full about 5.
+# Sized for two idle CPU cores: short 167 s (what `make demo` waits for), full about 5 minutes.
 # Full's 3 epochs were chosen on the shipped dev split: a 6-epoch run peaked at epoch 3 (F1 0.727)
 # and ended at 0.692, overfitting; the 3-epoch schedule ends at 0.714.
 SCHEDULES: dict[str, Schedule] = {"short": Schedule(epochs=1), "full": Schedule(epochs=3)}
