@@ -1,4 +1,4 @@
-"""Writing benchmark results in the shape of DESIGN.md §8, and measuring a variant's peak RSS."""
+"""Writing benchmark results in the shape of docs/design.md §8, and measuring a variant's peak RSS."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """boto3 clients for the AWS adapters, built one way for every backend.
 
 boto3 is imported here and only here, lazily: the Lambda runtime and the batch image provide
-it, the local backend never needs it (DESIGN.md §2: no boto3 in requirements.txt).
+it, the local backend never needs it (docs/design.md §2: no boto3 in requirements.txt).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every object key of the data layout (DESIGN.md §4), and the ids derived from keys and URLs.
+"""Every object key of the data layout (docs/design.md §4), and the ids derived from keys and URLs.
 
 One module builds them so that the Lambdas, the batch job, the verifier and the tests can
 never disagree about where a thing lives.

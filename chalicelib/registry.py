@@ -1,6 +1,6 @@
 """The model registry: immutable model versions in the object store, and stage pointers.
 
-Layout (DESIGN.md §4)::
+Layout (docs/design.md §4)::
 
     models/<task>/<version>/<files…>          the model's files, never rewritten
     models/<task>/<version>/MANIFEST.json     sha256 + size per file, source, metrics

@@ -1,7 +1,7 @@
 """Verify a run: every chunk x task result exists, counts add up, the index holds the run.
 
 Writes ``runs/<run id>/report.json`` and records the verdict in the ledger. A person no
-longer checks the bucket and the index by hand every morning (lesson 5 of DESIGN.md §5).
+longer checks the bucket and the index by hand every morning (lesson 5 of docs/design.md §5).
 """
 
 from __future__ import annotations

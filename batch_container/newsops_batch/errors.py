@@ -1,4 +1,4 @@
-"""Failures of a job attempt, by whether another attempt can help (DESIGN.md §10)."""
+"""Failures of a job attempt, by whether another attempt can help (docs/design.md §10)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Each job downloads into its own unique scratch directory beside the cache entry, verifies every
 file's sha256 against the manifest, and publishes the whole directory with one ``rename``: a
 concurrent job sees either no model or a complete, verified one, never half of one (lesson 1
-of DESIGN.md §5). A corrupt download is refused with the file that failed.
+of docs/design.md §5). A corrupt download is refused with the file that failed.
 """
 
 from __future__ import annotations

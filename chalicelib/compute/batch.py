@@ -1,6 +1,6 @@
 """The compute port on AWS Batch: submit, describe, list a run's jobs, terminate them.
 
-Jobs are named ``<run id>-<task>`` and tagged with the run id (DESIGN.md §10), so the
+Jobs are named ``<run id>-<task>`` and tagged with the run id (docs/design.md §10), so the
 cleanup function and the reaper find a run's jobs by name prefix on the queue. An array
 job's children are not listed: terminating the parent stops them all.
 """

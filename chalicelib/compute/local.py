@@ -2,7 +2,7 @@
 
 Honours what Batch honours: array size (``AWS_BATCH_JOB_ARRAY_INDEX``), environment overrides,
 attempts with ``evaluateOnExit`` rules, and the attempt timeout, which kills the attempt's
-whole process group so that nothing it started survives (lesson 2 of DESIGN.md §5).
+whole process group so that nothing it started survives (lesson 2 of docs/design.md §5).
 """
 
 from __future__ import annotations

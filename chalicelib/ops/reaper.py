@@ -1,4 +1,4 @@
-"""The reaper: no job outlives its run (lesson 2 of DESIGN.md §5: a GPU server once ran away).
+"""The reaper: no job outlives its run (lesson 2 of docs/design.md §5: a GPU server once ran away).
 
 Scheduled. Lists the pipeline's active jobs (SUBMITTED .. RUNNING) through the compute port
 (AWS Batch, or the local worker registry), and terminates each one

@@ -1,4 +1,4 @@
-"""The scheduled verifier: what a person used to check by hand every morning (DESIGN.md §5, lesson 5).
+"""The scheduled verifier: what a person used to check by hand every morning (docs/design.md §5, lesson 5).
 
 Each pass looks at
 

@@ -20,7 +20,7 @@ class ObjectInfo:
 
 
 class ObjectStore(ABC):
-    """Keys are the contract of DESIGN.md §4; writes are atomic, one writer per key."""
+    """Keys are the contract of docs/design.md §4; writes are atomic, one writer per key."""
 
     @abstractmethod
     def put(self, key: str, data: bytes, *, metadata: dict[str, str] | None = None) -> ObjectInfo:

@@ -3,7 +3,7 @@
 - ``put`` is a single PutObject: the object appears whole or not at all.
 - ``open_write`` streams through a multipart upload, one part in memory at a time; only
   CompleteMultipartUpload makes the object visible, and any error aborts the upload, so a
-  half-written result is never published (lesson 1 of DESIGN.md §5). A stream that stays
+  half-written result is never published (lesson 1 of docs/design.md §5). A stream that stays
   below one part is sent as a single PutObject instead, so its etag is the content's MD5,
   as in the local store.
 - ``open_read`` streams the body and, when the connection drops mid-object, resumes with a

@@ -59,7 +59,7 @@ def test_sample_site_end_to_end_matches_ground_truth(ports: Ports, loopback_site
         assert datetime.fromisoformat(rec["published"]) == datetime.fromisoformat(a.published)
         assert rec["language"] == a.language and rec["author"] == p.author
         assert "utm_source" not in rec["url"]
-        # The raw page is archived, gzipped, under the URL-hash key of DESIGN.md §4.
+        # The raw page is archived, gzipped, under the URL-hash key of docs/design.md §4.
         assert rec["raw"] == keys.raw_html(rec["url"], NOW)
         html = gzip.decompress(ports.store.get(rec["raw"])).decode()
         assert html.count("<p>") >= 2 and a.published in html

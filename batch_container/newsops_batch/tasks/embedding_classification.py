@@ -16,7 +16,7 @@ does not cover are embedded here. The result's metadata says which happened.
 
 Routes by language (``options.routes``: language -> {"pipeline": uri, "labels": {...}}) send
 other languages to another embedder: GiNZA's word vectors with Japanese label descriptions for
-Japanese, since MiniLM is English-only (DESIGN.md §10).
+Japanese, since MiniLM is English-only (docs/design.md §10).
 """
 
 from __future__ import annotations

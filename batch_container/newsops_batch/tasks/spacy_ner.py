@@ -1,4 +1,4 @@
-"""Company names from spaCy pipelines, routed by the article's language (DESIGN.md §10).
+"""Company names from spaCy pipelines, routed by the article's language (docs/design.md §10).
 
 English goes through ``en_core_web_sm`` (label ORG), Japanese through GiNZA (labels Company and
 Corporation_Other of its extended named-entity scheme). Only the components the NER needs run
