@@ -42,6 +42,15 @@ class Ledger(ABC):
         take over at once: CLAIMED, last updated at 0. False when the run is over or unknown."""
 
     @abstractmethod
+    def reopen_run(self, run_id: str, *, attempt: int, execution: str,
+                   previous: dict[str, Any]) -> bool:
+        """Start attempt ``attempt`` (2, 3, ...) of a run that is not SUCCEEDED and whose current
+        attempt is ``attempt - 1``: RUNNING again, verdict and end cleared, ``previous`` (the
+        summary of the attempt that ended) appended to ``detail["attempts"]``, and
+        ``detail["attempt"]`` / ``detail["execution"]`` set. Conditional on the attempt number,
+        so of two retries of one run exactly one starts. False when the condition fails."""
+
+    @abstractmethod
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         """Set fields (state, verdict, ended, detail entries merged); KeyError for an unknown run."""
 

@@ -141,6 +141,28 @@ class DynamoDBLedger(Ledger):
             ExpressionAttributeValues={":claimed": {"S": "CLAIMED"}, ":running": {"S": "RUNNING"},
                                        ":zero": self._value(0)})
 
+    def reopen_run(self, run_id: str, *, attempt: int, execution: str,
+                   previous: dict[str, Any]) -> bool:
+        # A first attempt has no detail.attempt: the condition accepts its absence only for 2.
+        current = "(attribute_not_exists(#detail.#attempt) OR #detail.#attempt = :prev)" \
+            if attempt == 2 else "#detail.#attempt = :prev"
+        return self._conditional(
+            self._ddb.update_item, Key={"run_id": {"S": run_id}},
+            UpdateExpression="SET #state = :running, #updated = :now, "
+                             "#detail.#attempts = list_append(if_not_exists(#detail.#attempts, :empty), :previous), "
+                             "#detail.#attempt = :attempt, #detail.#execution = :execution "
+                             "REMOVE #ended, #verdict",
+            ConditionExpression=f"attribute_exists(run_id) AND #state <> :succeeded AND {current}",
+            ExpressionAttributeNames={"#state": "state", "#updated": "updated", "#detail": "detail",
+                                      "#attempts": "attempts", "#attempt": "attempt",
+                                      "#execution": "execution", "#ended": "ended",
+                                      "#verdict": "verdict"},
+            ExpressionAttributeValues={
+                ":running": {"S": "RUNNING"}, ":succeeded": {"S": "SUCCEEDED"},
+                ":now": self._value(self.clock.now()), ":empty": {"L": []},
+                ":previous": {"L": [self._value(previous)]}, ":attempt": self._value(attempt),
+                ":prev": self._value(attempt - 1), ":execution": {"S": execution}})
+
     def _conditional(self, call: Any, **kwargs: Any) -> bool:
         """A conditional write on the runs table: False when its condition does not hold."""
         try:

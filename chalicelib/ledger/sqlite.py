@@ -85,6 +85,28 @@ class SqliteLedger(Ledger):
             "WHERE run_id = ? AND state IN ('CLAIMED', 'RUNNING')", (run_id,))
         return cur.rowcount == 1
 
+    def reopen_run(self, run_id: str, *, attempt: int, execution: str,
+                   previous: dict[str, Any]) -> bool:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None or (rec := self._row(row)).state == "SUCCEEDED" or \
+                    int(rec.detail.get("attempt", 1)) != attempt - 1:
+                conn.execute("ROLLBACK")
+                return False
+            rec.detail["attempts"] = [*rec.detail.get("attempts", []), previous]
+            rec.detail.update(attempt=attempt, execution=execution)
+            conn.execute(
+                "UPDATE runs SET state='RUNNING', updated=?, ended=NULL, verdict=NULL, detail=? "
+                "WHERE run_id=?", (self.clock.now(), json.dumps(rec.detail), run_id))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")

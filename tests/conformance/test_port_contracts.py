@@ -122,6 +122,26 @@ def test_update_merges_detail(ledger: Ledger) -> None:
         ledger.update_run("r", colour="blue")
 
 
+def test_reopen_starts_exactly_one_next_attempt_and_keeps_the_last(ledger: Ledger) -> None:
+    ledger.claim_run(RunRecord(run_id="r", input_key="k", etag="e"))
+    ledger.update_run("r", state="FAILED", verdict="failed", ended=time.time(), detail={"x": 1})
+    first = {"attempt": 1, "execution": "r", "verdict": "failed"}
+    assert ledger.reopen_run("r", attempt=2, execution="r-r1", previous=first) is True
+    # A second retrier racing for the same attempt loses; one skipping ahead too.
+    assert ledger.reopen_run("r", attempt=2, execution="r-r1", previous=first) is False
+    assert ledger.reopen_run("r", attempt=4, execution="r-r3", previous=first) is False
+    run = ledger.get_run("r")
+    assert run is not None and run.state == "RUNNING" and run.verdict is None and run.ended is None
+    assert run.detail == {"x": 1, "attempt": 2, "execution": "r-r1", "attempts": [first]}
+    ledger.update_run("r", state="FAILED", verdict="failed")
+    second = {"attempt": 2, "execution": "r-r1", "verdict": "failed"}
+    assert ledger.reopen_run("r", attempt=3, execution="r-r2", previous=second) is True
+    assert ledger.get_run("r").detail["attempts"] == [first, second]  # type: ignore[union-attr]
+    ledger.update_run("r", state="SUCCEEDED", verdict="ok")
+    assert ledger.reopen_run("r", attempt=4, execution="r-r3", previous=second) is False
+    assert ledger.reopen_run("unknown", attempt=2, execution="u-r1", previous=first) is False
+
+
 def test_list_runs_newest_first_by_state_and_page(ledger: Ledger) -> None:
     for i, state in enumerate(["RUNNING", "FAILED", "RUNNING", "SUCCEEDED", "RUNNING"]):
         ledger.claim_run(RunRecord(run_id=f"r{i}", input_key="k", etag="e", created=1000.0 + i))
