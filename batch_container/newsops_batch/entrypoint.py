@@ -25,6 +25,7 @@ from chalicelib import keys
 from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
 from chalicelib.factory import build_store
 from chalicelib.jsonl import dumps_line, encode, iter_lines, loads_or_text
+from chalicelib.lineage import code_version, image_ref
 from chalicelib.schema import (
     Article,
     QuarantineRecord,
@@ -95,11 +96,18 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
     chunk = manifest.chunks[n]
     result_key = keys.result(rid, task, n)
     # Pinned before anything else: the idempotency check and the lineage name this version.
+    # A package model is checked here against the manifest's pin (exit 65 on a mismatch).
     model = resolve_task_model(store, spec, manifest)
+    image = image_ref()
+    if manifest.image and manifest.image != image:
+        log.warning("run %s was ingested for image %s; this job runs %s (a deploy between the two?)",
+                    rid, manifest.image, image)
 
     done = store.head(result_key)
     if done and done.metadata.get("input_sha256") == chunk.sha256 and \
-            done.metadata.get("model_version") == model.version:
+            done.metadata.get("model_version") == model.version and \
+            done.metadata.get("model_sha256", "") == (model.sha256 or "") and \
+            done.metadata.get("packages_sha256", "") == model.packages_sha256:
         log.info("chunk %d of %s/%s already done for this input and model: skipped", n, rid, task)
         return {"skipped": True, "records": int(done.metadata.get("records", 0))}
 
@@ -154,6 +162,7 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
         "records": str(len(results)), "quarantined": str(len(quarantined)),
         "input_sha256": chunk.sha256, "model_version": model.version,
         "model_uri": spec.model, "model_sha256": model.sha256 or "",
+        "packages_sha256": model.packages_sha256, "image": image, "code_version": code_version(),
         "seconds": f"{time.time() - started:.3f}"})
     log.info("run %s task %s chunk %d: %d results, %d quarantined in %.1fs",
              rid, task, n, len(results), len(quarantined), time.time() - started)
