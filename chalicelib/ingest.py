@@ -36,6 +36,7 @@ from chalicelib.schema import (
     InputRef,
     QuarantineRecord,
     RunManifest,
+    TaskSpec,
     describe_errors,
 )
 from chalicelib.store.events import object_from_event
@@ -155,15 +156,24 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
     return IngestOutcome(rid, "started", "", split.counts, len(split.chunks), execution.status)
 
 
-def execution_input(rt: Runtime, rid: str, chunks: int) -> ExecutionInput:
+def execution_input(rt: Runtime, rid: str, chunks: int, *, specs: list[TaskSpec] | None = None,
+                    plans: dict[str, tuple[str, int]] | None = None) -> ExecutionInput:
+    """The workflow's input: per task, one job over the run's chunks. A retry passes its
+    ``plans`` (task -> (chunk plan key, chunks to run)): a task absent from them is done and
+    gets no job; the others run an array over their plan only."""
     s = rt.settings
     tasks = []
-    for t in rt.tasks.tasks:
+    for t in specs if specs is not None else rt.tasks.tasks:
         env = {"NEWSOPS_RUN_ID": rid, "NEWSOPS_TASK": t.name}
+        size = chunks
+        if plans is not None:
+            if t.name not in plans:
+                continue
+            env["NEWSOPS_CHUNK_PLAN"], size = plans[t.name]
         tasks.append(ExecutionTask(
             name=t.name, job_name=f"{rid}-{t.name}"[:128],
             job_definition=f"{s.job_definition_prefix}-{t.name}",
-            array_size=chunks if chunks > 1 else 0, attempts=t.attempts, timeout_s=t.timeout_s,
+            array_size=size if size > 1 else 0, attempts=t.attempts, timeout_s=t.timeout_s,
             sfn_timeout_s=t.attempts * t.timeout_s + s.queue_wait_s,
             environment=[{"Name": k, "Value": v} for k, v in env.items()],
         ))

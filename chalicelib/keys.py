@@ -101,6 +101,17 @@ def result(rid: str, task: str, n: int) -> str:
     return f"{RUNS_PREFIX}{rid}/results/{task}/{n:05d}.jsonl.gz"
 
 
+def chunk_plan(rid: str, attempt: int, task: str) -> str:
+    """Which chunks a retry attempt of a task runs (the array index maps into this list)."""
+    return f"{RUNS_PREFIX}{rid}/attempts/{attempt}/{task}.json"
+
+
+def retry_execution(rid: str, attempt: int) -> str:
+    """The execution of attempt 2, 3, ... of a run: ``<run id>-r1``, ``-r2``, ... (the first is
+    named by the run id alone). A run id is at most 57 characters; execution names allow 80."""
+    return rid if attempt <= 1 else f"{rid}-r{attempt - 1}"
+
+
 def ingest_quarantine(rid: str) -> str:
     return f"{RUNS_PREFIX}{rid}/quarantine/ingest.jsonl"
 

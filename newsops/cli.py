@@ -27,8 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file", type=Path)
     p.add_argument("--batch-id", help="default: the file name")
 
-    p = sub.add_parser("run", help="start the run of an object already under incoming/ (by key)")
-    p.add_argument("key")
+    p = sub.add_parser("run", help="start the run of an object already under incoming/ (by key), "
+                                   "or retry a run that failed (--retry RUN_ID)",
+                       description="Start the run of an object under incoming/ (KEY, e.g. "
+                                   "incoming/2026-12-06/batch.jsonl.gz), or retry a failed or "
+                                   "interrupted run: only the chunks without a verified result run "
+                                   "again, and the ledger keeps every attempt.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("key", nargs="?", help="object key under incoming/")
+    what.add_argument("--retry", metavar="RUN_ID", help="start the next attempt of this run")
 
     p = sub.add_parser("crawl", help="crawl the configured sources; the batch it writes starts a run")
     p.add_argument("--sources", type=Path, help="sources file (default: NEWSOPS_SOURCES_FILE or the bundled demo sources)")
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         return _ingest(args.file, args.batch_id)
     if args.command == "run":
-        return _run(args.key)
+        return _retry(args.retry) if args.retry else _run(args.key)
     if args.command == "model":
         from newsops.modelcli import model_command
 
@@ -169,11 +176,28 @@ def _run(key: str) -> int:
         if outcome.status == "duplicate":
             print(f"run {outcome.run_id} already exists for this object (one run per object version)")
             run = rt.ledger.get_run(outcome.run_id or "")
+            if run is not None and run.state == "FAILED" and run.verdict != "rejected":
+                print(f"it failed: `newsops run --retry {run.run_id}` runs its missing chunks again")
             if run is not None and run.state == "CLAIMED":
                 wait = rt.settings.ingest_lease_s - (rt.clock.now() - run.updated)
                 print(f"it is claimed but not started; if its ingest died, `newsops run {key}` "
                       f"takes it over in {max(wait, 0):.0f}s (NEWSOPS_INGEST_LEASE_S)")
         return print_run_summary(rt, outcome.run_id or "")
+
+
+def _retry(run_id: str) -> int:
+    from chalicelib.retry import RetryRefused, retry_run
+    from newsops.local import local_runtime
+    from newsops.summary import print_run_summary
+
+    with local_runtime() as rt:
+        try:
+            outcome = retry_run(run_id, rt)
+        except RetryRefused as exc:
+            print(f"newsops run --retry: {exc}", file=sys.stderr)
+            return 1
+        print(outcome.describe())
+        return print_run_summary(rt, run_id)
 
 
 def _search(args: argparse.Namespace) -> int:

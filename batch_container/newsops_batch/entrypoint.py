@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import logging
 import os
 import shutil
@@ -53,12 +54,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--task", default=os.environ.get("NEWSOPS_TASK"))
     p.add_argument("--chunk", type=int, default=None,
                    help="chunk index (default: AWS_BATCH_JOB_ARRAY_INDEX, or 0 for a single job)")
+    p.add_argument("--chunk-plan", default=os.environ.get("NEWSOPS_CHUNK_PLAN"),
+                   help="key of a retry's chunk list: the array index picks from it "
+                        "(default: NEWSOPS_CHUNK_PLAN)")
     args = p.parse_args(argv)
-    if args.chunk is None:
-        args.chunk = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
     if not args.run_id or not args.task:
         p.error("--run-id and --task (or NEWSOPS_RUN_ID and NEWSOPS_TASK) are required")
     return args
+
+
+def chunk_index(args: argparse.Namespace, store: ObjectStore) -> int:
+    """The chunk this process runs: ``--chunk``, else the array index, mapped through the
+    retry's chunk plan when there is one (a retry runs only the chunks still missing)."""
+    if args.chunk is not None:
+        return int(args.chunk)
+    index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
+    if not args.chunk_plan:
+        return index
+    try:
+        plan = json.loads(store.get(args.chunk_plan))["chunks"]
+    except KeyError:
+        raise PermanentError(f"chunk plan missing: {args.chunk_plan}") from None
+    if not 0 <= index < len(plan):
+        raise PermanentError(f"array index {index} is outside the chunk plan {args.chunk_plan} "
+                             f"({len(plan)} chunks)")
+    return int(plan[index])
 
 
 def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
@@ -68,10 +88,12 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
     args = parse_args(argv)
     _limit_threads()
     attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1")
-    scratch = Path(tempfile.mkdtemp(prefix=f"newsops-{args.run_id[:40]}-{args.task}-{args.chunk}-a{attempt}-"))
+    scratch: Path | None = None
     try:
-        process_chunk(store or build_store(Settings()), args.run_id, args.task, args.chunk,
-                      scratch=scratch, runner=runner)
+        store = store or build_store(Settings())
+        n = chunk_index(args, store)
+        scratch = Path(tempfile.mkdtemp(prefix=f"newsops-{args.run_id[:40]}-{args.task}-{n}-a{attempt}-"))
+        process_chunk(store, args.run_id, args.task, n, scratch=scratch, runner=runner)
         return 0
     except PermanentError as exc:
         log.error("permanent failure (no retry): %s", exc)
@@ -80,7 +102,8 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
         log.exception("retryable failure: %s", exc)
         return RETRYABLE_EXIT
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: Path,

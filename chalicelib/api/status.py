@@ -179,7 +179,7 @@ def run_detail(rt: Runtime, run_id: str, *, chunk_offset: int = 0, chunk_limit: 
             quarantined=counts.quarantined if counts else sum(s.quarantined or 0 for s in states),
             seconds=(counts.seconds or 0.0) if counts else round(sum(s.seconds or 0 for s in states), 3),
             jobs=[_job_info(j) for j in task_jobs], chunks=states)
-    execution = rt.workflow.describe(run_id)
+    execution = rt.workflow.describe(run.execution)
     lineage: dict[str, Any] = dict(report.lineage) if report else {}
     if manifest and not lineage:
         lineage = {"input": manifest.input.model_dump(), "code_version": manifest.code_version,

@@ -25,6 +25,16 @@ class RunRecord:
     verdict: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def attempt(self) -> int:
+        """1 for the run as ingest started it; 2, 3, ... for each retry (chalicelib/retry.py)."""
+        return int(self.detail.get("attempt", 1))
+
+    @property
+    def execution(self) -> str:
+        """The workflow execution of the current attempt: the run id, or ``<run id>-r<N>``."""
+        return str(self.detail.get("execution") or self.run_id)
+
 
 class Ledger(ABC):
     @abstractmethod

@@ -102,11 +102,14 @@ class FindingStore:
 
     def reconcile(self, found: Iterable[Finding], *, checks: Iterable[str],
                   covers: Callable[[StoredFinding], bool] | None = None,
+                  announce: Callable[[StoredFinding], bool] | None = None,
                   now: float | None = None) -> ReconcileOutcome:
         """Apply one pass of ``checks``: ``found`` is everything they see now.
 
         Only stored findings of those checks (and, with ``covers``, only those the pass looked
-        at, e.g. one run's) can be resolved by their absence.
+        at, e.g. one run's) can be resolved by their absence. ``announce`` picks findings whose
+        resolution is news even though they do not usually notify it (a failed run that a retry
+        made succeed, rather than one that left the look-back).
         """
         now = self.clock.now() if now is None else now
         checks = set(checks)
@@ -138,7 +141,8 @@ class FindingStore:
             if fid in current or prev.status != "open" or (covers and not covers(prev)):
                 continue
             prev.status, prev.resolved_at = "resolved", now
-            if prev.notify_resolved and prev.last_alerted is not None:
+            notify = prev.notify_resolved or (announce is not None and announce(prev))
+            if notify and prev.last_alerted is not None:
                 if self._send(prev, "resolved", now, out):
                     out.resolved.append(fid)
             else:

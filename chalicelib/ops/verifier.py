@@ -105,7 +105,7 @@ def _stuck_finding(run: RunRecord, rt: Runtime, now: float) -> Finding | None:
         stage="workflow", reason=f"run {run.run_id} has been {run.state} for {age:.0f}s, "
                                  f"over the run limit of {limit}s",
         counts={"age_s": int(age), "limit_s": limit},
-        look_at=[f"execution {run.run_id}", *_run_look_at(rt, run.run_id)])
+        look_at=[f"execution {run.execution}", *_run_look_at(rt, run.run_id)])
 
 
 def _failed_finding(run: RunRecord, rt: Runtime) -> Finding | None:
@@ -113,7 +113,7 @@ def _failed_finding(run: RunRecord, rt: Runtime) -> Finding | None:
         already, how = True, "the input was rejected at ingest (alerted by ingest)"
         execution = None
     else:
-        execution = rt.workflow.describe(run.run_id)
+        execution = rt.workflow.describe(run.execution)
         if execution is not None and execution.status == "RUNNING":
             return None  # its failure path is running now and will alert
         already = execution is not None and execution.error == PIPELINE_ALERTED_ERROR
@@ -138,7 +138,7 @@ def _run_findings(run: RunRecord, rt: Runtime, now: float, later_indexed: int) -
     else:
         f = _stuck_finding(run, rt, now)
         if f is None:
-            execution = rt.workflow.describe(run.run_id)
+            execution = rt.workflow.describe(run.execution)
             if execution is not None and execution.status != "RUNNING":
                 # The execution is over but the ledger never heard: nobody recorded or alerted it.
                 f = Finding(
@@ -246,7 +246,19 @@ def verify_after_run(run_id: str, rt: Runtime, *, now: float | None = None,
     store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     run = rt.ledger.get_run(run_id)
     found = _run_findings(run, rt, now, 0) if run else []
-    return store.reconcile(found, checks=RUN_CHECKS, covers=lambda f: f.run_id == run_id, now=now)
+    # A failed run that now succeeded was retried: its failure alert gets its "resolved" notice.
+    succeeded = run is not None and run.state == "SUCCEEDED"
+    fid = f"{CHECK_FAILED}:{run_id}"
+    if succeeded and run is not None and run.attempt > 1 and store.get(fid) is None:
+        # The pipeline alerted the failure itself, before any verifier pass stored it: record
+        # that alert as the open finding the success below resolves.
+        store.reconcile([Finding(
+            id=fid, check=CHECK_FAILED, subject=f"run FAILED: {run_id}", run_id=run_id,
+            stage="workflow", reason=f"attempt {run.attempt - 1} of run {run_id} failed",
+            look_at=_run_look_at(rt, run_id), repeat=False, notify_resolved=False,
+            already_alerted=True)], checks=(), now=now)
+    return store.reconcile(found, checks=RUN_CHECKS, covers=lambda f: f.run_id == run_id, now=now,
+                           announce=lambda f: succeeded and f.check == CHECK_FAILED)
 
 
 def latest_verdict(rt: Runtime) -> dict[str, Any] | None:

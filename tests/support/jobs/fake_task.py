@@ -3,11 +3,14 @@
 Behaviour is chosen by NEWSOPS_FAKE_MODE (inherited from the test process):
 ok (default), flaky (exit 75 on attempt 1), fail (always exit 65), hang (starts a child
 and sleeps forever), poison (articles whose title contains POISON raise).
+NEWSOPS_FAKE_KILL=1 makes a worker SIGKILL itself mid-chunk when the chunk holds an article whose
+title contains KILL; NEWSOPS_FAKE_COUNT_FILE gets one line per chunk the runner processes.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +21,12 @@ from newsops_batch import entrypoint
 
 class LengthRunner:
     def run(self, articles):
+        count = os.environ.get("NEWSOPS_FAKE_COUNT_FILE")
+        if count:
+            with open(count, "a") as f:
+                f.write(f"{os.environ.get('NEWSOPS_TASK')} {articles[0].id}\n")
+        if os.environ.get("NEWSOPS_FAKE_KILL") and any("KILL" in a.title for a in articles):
+            os.kill(os.getpid(), signal.SIGKILL)
         out = []
         for a in articles:
             if "POISON" in a.title:
