@@ -5,6 +5,9 @@ Layout (docs/design.md §4)::
     models/<task>/<version>/<files…>          the model's files, never rewritten
     models/<task>/<version>/MANIFEST.json     sha256 + size per file, source, metrics
     models/<task>/stages/<stage>.json         {"version": …, "manifest_sha256": …}
+    models/<task>/stages/history/<seq>-….json every promotion and rollback: who, when, why
+    models/<task>/evaluation/<sha256>.jsonl   labelled data the promotion gate scores on
+    models/<task>/evaluation/current.json     which of those is the task's evaluation data
 
 ``MANIFEST.json`` is written after every file, so a version whose manifest exists is complete;
 its own sha256 names the exact bytes of a model in a run's lineage. Nothing here imports torch:
@@ -13,16 +16,19 @@ the Lambdas, the CLI and the batch job share this module.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import keys
+from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.schema import TaskSpec
 from chalicelib.store.base import ObjectStore
 
@@ -33,6 +39,9 @@ MANIFEST_NAME = "MANIFEST.json"
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TASK = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _BLOCK = 1 << 20
+# Names under models/<task>/ that are not versions.
+_RESERVED = ("stages", "evaluation")
+_HISTORY_KEY = re.compile(r"^(\d{6})-")
 
 
 class RegistryError(Exception):
@@ -72,6 +81,40 @@ class StagePointer(BaseModel):
     promoted: datetime
     previous: str | None = None
     reason: str = ""
+    by: str = ""
+    action: Literal["promote", "rollback"] = "promote"
+
+
+class StageEvent(BaseModel):
+    """One move of a stage pointer, as ``newsops model history`` shows it."""
+
+    seq: int
+    task: str
+    stage: str
+    action: Literal["promote", "rollback"]
+    version: str
+    previous: str | None = None
+    manifest_sha256: str
+    at: datetime
+    by: str = ""
+    reason: str = ""
+    # Promoted although the gate refused it (``--force --reason``).
+    forced: bool = False
+    # What the promotion gate compared: data sha256, metric, both scores, its verdict.
+    gate: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationData(BaseModel):
+    """The labelled file a task's promotions are scored on (``newsops model eval-data``)."""
+
+    task: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key: str
+    file: str
+    texts: int = Field(ge=1)
+    registered: datetime
+    by: str = ""
+    source: str = ""
 
 
 class ResolvedModel(BaseModel):
@@ -133,9 +176,9 @@ def _check_names(task: str, version: str | None = None) -> None:
     if not _TASK.match(task):
         raise RegistryError(f"invalid task name {task!r}: lower-case letters, digits, '-' or '_'")
     if version is not None and (not _VERSION.match(version) or version in STAGES
-                                or version == "stages"):
+                                or version in _RESERVED):
         raise RegistryError(f"invalid model version {version!r}: 1-64 of [A-Za-z0-9._-], "
-                            f"not a stage name ({', '.join(STAGES)})")
+                            f"not a stage name ({', '.join(STAGES)}) nor {' or '.join(_RESERVED)}")
 
 
 def registry_task(uri: str) -> str | None:
@@ -173,7 +216,7 @@ def push_model(store: ObjectStore, src: Path, *, task: str, version: str, source
         files[rel] = ModelFile(sha256=h.hexdigest(), size=size)
     if not files:
         raise RegistryError(f"no model files under {src}")
-    manifest = ModelManifest(task=task, version=version, created=now or datetime.now(UTC),
+    manifest = ModelManifest(task=task, version=version, created=now or SYSTEM_CLOCK.utcnow(),
                              source=source or str(src.resolve()), metrics=dict(metrics or {}),
                              card=dict(card or {}), files=files)
     data = manifest.model_dump_json(indent=2).encode()
@@ -199,24 +242,181 @@ def read_manifest(store: ObjectStore, task: str, version: str) -> tuple[ModelMan
     return manifest, hashlib.sha256(data).hexdigest()
 
 
+def actor() -> str:
+    """Who is acting, for the record: NEWSOPS_ACTOR (CI, a deploy role), else the OS user."""
+    named = os.environ.get("NEWSOPS_ACTOR", "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry: a container run under an arbitrary uid
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 def promote(store: ObjectStore, task: str, version: str, stage: str = "prod", *, reason: str = "",
-            now: datetime | None = None) -> StagePointer:
+            by: str | None = None, clock: Clock = SYSTEM_CLOCK, forced: bool = False,
+            gate: dict[str, Any] | None = None) -> StagePointer:
     """Point ``stage`` of ``task`` at ``version`` (which must exist); one atomic put.
 
-    Every promotion is also kept under ``models/<task>/stages/history/`` (who replaced what,
-    when and why), so a pointer that moved can always be traced and moved back.
+    Mechanism only: the promotion gate (``newsops model promote``) decides before calling this.
+    Every move is kept in the stage history (who, when from ``clock``, why, the gate's scores),
+    which ``rollback`` and ``newsops model history`` read.
     """
     if stage not in STAGES:
         raise RegistryError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
     _manifest, digest = read_manifest(store, task, version)
+    return _move(store, task, stage, version, digest, action="promote", reason=reason,
+                 by=by, clock=clock, forced=forced, gate=gate)
+
+
+def rollback(store: ObjectStore, task: str, stage: str = "prod", *, reason: str = "",
+             by: str | None = None, clock: Clock = SYSTEM_CLOCK) -> StagePointer:
+    """Put back the version ``stage`` pointed at before its current one was promoted.
+
+    The history is replayed as a stack (a promotion pushes, a rollback pops), so rolling back
+    twice after v1 -> v2 -> v3 gives v2 then v1, never v3 again.
+    """
+    if stage not in STAGES:
+        raise RegistryError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    current = stage_pointer(store, task, stage)
+    if current is None:
+        raise RegistryError(f"no {stage!r} model for task {task!r}: nothing to roll back")
+    stack = stage_stack(store, task, stage)
+    if stack and stack[-1] == current.version:
+        target = stack[-2] if len(stack) >= 2 else None
+    else:  # a pointer older than its history: its own record of what it replaced
+        target = current.previous if current.previous != current.version else None
+    if target is None:
+        raise RegistryError(f"{task} {stage} is {current.version}, its first version: "
+                            "there is no earlier one to roll back to")
+    try:
+        _manifest, digest = read_manifest(store, task, target)
+    except CorruptModel as exc:
+        raise CorruptModel(f"cannot roll back to {task}/{target}: {exc}") from None
+    return _move(store, task, stage, target, digest, action="rollback", reason=reason, by=by,
+                 clock=clock)
+
+
+def _move(store: ObjectStore, task: str, stage: str, version: str, digest: str, *,
+          action: Literal["promote", "rollback"], reason: str, by: str | None, clock: Clock,
+          forced: bool = False, gate: dict[str, Any] | None = None) -> StagePointer:
     previous = stage_pointer(store, task, stage)
+    now = clock.utcnow()
+    who = by if by is not None else actor()
+    events = history(store, task)
+    seq = max((e.seq for e in events), default=0) + 1
+    event = StageEvent(seq=seq, task=task, stage=stage, action=action, version=version,
+                       previous=previous.version if previous else None, manifest_sha256=digest,
+                       at=now, by=who, reason=reason, forced=forced, gate=dict(gate or {}))
+    # The history entry goes first: a pointer never moves without its record. The time in the
+    # key keeps two writers that read the same last seq from overwriting each other.
+    store.put(f"{_history_prefix(task)}{seq:06d}-{now:%Y%m%dT%H%M%S%f}-{action}-{stage}.json",
+              event.model_dump_json(indent=2).encode())
     pointer = StagePointer(task=task, stage=stage, version=version, manifest_sha256=digest,
-                           promoted=now or datetime.now(UTC),
-                           previous=previous.version if previous else None, reason=reason)
-    data = pointer.model_dump_json(indent=2).encode()
-    store.put(f"models/{task}/stages/history/{pointer.promoted:%Y%m%dT%H%M%S.%f}-{stage}.json", data)
-    store.put(keys.model_stage(task, stage), data)
+                           promoted=now, previous=event.previous, reason=reason, by=who,
+                           action=action)
+    store.put(keys.model_stage(task, stage), pointer.model_dump_json(indent=2).encode())
     return pointer
+
+
+def _history_prefix(task: str) -> str:
+    return f"models/{task}/stages/history/"
+
+
+def history(store: ObjectStore, task: str, stage: str | None = None) -> list[StageEvent]:
+    """Every promotion and rollback of ``task``, oldest first.
+
+    Entries written before the history kept who and the action (``<time>-<stage>.json``, a
+    copy of the pointer) read as promotions by an unknown hand, ordered by time before the rest.
+    """
+    _check_names(task)
+    prefix = _history_prefix(task)
+    legacy: list[StageEvent] = []
+    events: list[StageEvent] = []
+    for key in store.list(prefix):
+        name = key[len(prefix):]
+        if "/" in name or not name.endswith(".json"):
+            continue
+        try:
+            data = store.get(key)
+        except KeyError:
+            continue
+        try:
+            if _HISTORY_KEY.match(name):
+                events.append(StageEvent.model_validate_json(data))
+            else:
+                p = StagePointer.model_validate_json(data)
+                legacy.append(StageEvent(seq=0, task=p.task, stage=p.stage, action="promote",
+                                         version=p.version, previous=p.previous,
+                                         manifest_sha256=p.manifest_sha256, at=p.promoted,
+                                         by=p.by, reason=p.reason))
+        except ValidationError as exc:
+            raise RegistryError(f"unreadable stage history entry {key}: {exc}") from None
+    legacy.sort(key=lambda e: e.at)
+    events.sort(key=lambda e: (e.seq, e.at))
+    out = legacy + events
+    return [e for e in out if stage is None or e.stage == stage]
+
+
+def stage_stack(store: ObjectStore, task: str, stage: str) -> list[str]:
+    """The versions ``stage`` would return to, oldest first, its current one last."""
+    stack: list[str] = []
+    for event in history(store, task, stage):
+        if event.action == "rollback":
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != event.version:
+                stack.append(event.version)
+        elif not stack or stack[-1] != event.version:
+            stack.append(event.version)
+    return stack
+
+
+# -- evaluation data -----------------------------------------------------------------------------
+
+def _evaluation_pointer(task: str) -> str:
+    return f"models/{task}/evaluation/current.json"
+
+
+def set_evaluation_data(store: ObjectStore, task: str, data: bytes, *, file: str, texts: int,
+                        source: str = "", by: str | None = None,
+                        clock: Clock = SYSTEM_CLOCK) -> EvaluationData:
+    """Keep ``data`` (labelled JSON lines, checked by the caller) as the task's evaluation data.
+
+    The bytes are stored under their sha256, never rewritten; the pointer names the current
+    file, so a model card's ``evaluation.data_sha256`` says whether it was scored on it.
+    """
+    _check_names(task)
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"models/{task}/evaluation/{digest}.jsonl"
+    if not store.exists(key):
+        store.put(key, data)
+    record = EvaluationData(task=task, sha256=digest, key=key, file=file, texts=texts,
+                            registered=clock.utcnow(), by=by if by is not None else actor(),
+                            source=source)
+    store.put(_evaluation_pointer(task), record.model_dump_json(indent=2).encode())
+    return record
+
+
+def evaluation_data(store: ObjectStore, task: str) -> EvaluationData | None:
+    _check_names(task)
+    try:
+        return EvaluationData.model_validate_json(store.get(_evaluation_pointer(task)))
+    except KeyError:
+        return None
+    except ValidationError as exc:
+        raise RegistryError(f"unreadable {_evaluation_pointer(task)}: {exc}") from None
+
+
+def evaluation_bytes(store: ObjectStore, record: EvaluationData) -> bytes:
+    """The registered file, checked against its sha256."""
+    try:
+        data = store.get(record.key)
+    except KeyError:
+        raise RegistryError(f"evaluation data of {record.task} is missing ({record.key})") from None
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise CorruptModel(f"evaluation data {record.key} does not match its sha256")
+    return data
 
 
 def stage_pointer(store: ObjectStore, task: str, stage: str) -> StagePointer | None:
