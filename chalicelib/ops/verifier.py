@@ -123,11 +123,18 @@ def _failed_finding(run: RunRecord, rt: Runtime) -> Finding | None:
                "without the failure alert")
     return Finding(
         id=f"{CHECK_FAILED}:{run.run_id}", check=CHECK_FAILED, subject=f"run FAILED: {run.run_id}",
-        reason=f"run {run.run_id} failed: {how}", run_id=run.run_id, stage="workflow",
+        reason=f"run {run.run_id} failed{_attempt_note(run)}: {how}", run_id=run.run_id,
+        stage="workflow",
         counts={k: int(v) for k, v in (run.detail.get("articles") or {}).items()
                 if isinstance(v, int | float)},
-        look_at=_run_look_at(rt, run.run_id), repeat=False, notify_resolved=False,
-        already_alerted=already, details={"execution_error": getattr(execution, "error", None)})
+        look_at=[*_run_look_at(rt, run.run_id), *([] if run.verdict == "rejected" else
+                                                  [f"newsops run --retry {run.run_id}"])],
+        repeat=False, notify_resolved=False, already_alerted=already,
+        details={"execution_error": getattr(execution, "error", None), "attempt": run.attempt})
+
+
+def _attempt_note(run: RunRecord) -> str:
+    return f" on attempt {run.attempt}" if run.attempt > 1 else ""
 
 
 def _run_findings(run: RunRecord, rt: Runtime, now: float, later_indexed: int) -> list[Finding]:
