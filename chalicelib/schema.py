@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from chalicelib import keys
+from chalicelib.cost import RunCost, TaskUsage
 
 TaskKind = Literal[
     "embedding",
@@ -150,6 +151,7 @@ class TaskCounts(BaseModel):
     records: int = 0
     quarantined: int = 0
     seconds: float | None = None
+    usage: TaskUsage | None = None  # job attempts, CPU/GPU seconds and their price (chalicelib/cost.py)
 
 
 class RunReport(BaseModel):
@@ -165,6 +167,8 @@ class RunReport(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     lineage: dict[str, Any] = Field(default_factory=dict)
     finished: datetime
+    cost: RunCost | None = None
+    cost_error: str | None = None  # why there is no cost (a bad price table, an unreachable backend)
 
 
 class ExecutionTask(BaseModel):

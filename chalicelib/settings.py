@@ -33,6 +33,7 @@ class Settings(BaseSettings):
 
     tasks_file: Path | None = None
     sources_file: Path | None = None  # crawl sources; default chalicelib/config/sources.json
+    prices_file: Path | None = None  # price table of run costs; default chalicelib/config/prices.json
     chunk_size: int = Field(default=500, ge=1)
     max_chunks: int = Field(default=10_000, ge=1, le=10_000)
     job_attempts: int = Field(default=3, ge=1, le=10)

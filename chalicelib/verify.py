@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 from chalicelib import keys
+from chalicelib.compute.base import AttemptUsage
+from chalicelib.cost import PriceTableError, load_prices, run_cost, task_usage
 from chalicelib.factory import Runtime
-from chalicelib.schema import RunManifest, RunReport, TaskCounts
+from chalicelib.schema import RunCost, RunManifest, RunReport, TaskCounts
 
 log = logging.getLogger("newsops.verify")
 
@@ -64,12 +66,47 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
         problems.insert(0, f"{error.get('Error', 'error')}: {error.get('Cause', '')}"[:2000])
 
     timings = _timings(detail)
+    cost, cost_error = _cost(run_id, rt, manifest, tasks, timings, failed=error is not None)
     verdict = "ok" if not problems and not error else "failed"
     return RunReport(run_id=run_id, verdict=verdict, input=manifest.input.uri, articles=articles,
                      tasks=tasks, indexed=indexed, index_failed=index_failed, problems=problems,
                      error=error, timings=timings, finished=rt.clock.utcnow(),
                      lineage={"input": manifest.input.model_dump(), "code_version": manifest.code_version,
-                              "image": manifest.image, "models": manifest.models})
+                              "image": manifest.image, "models": manifest.models},
+                     cost=cost, cost_error=cost_error)
+
+
+def _cost(run_id: str, rt: Runtime, manifest: RunManifest, tasks: dict[str, TaskCounts],
+          timings: dict[str, float], *, failed: bool) -> tuple[RunCost | None, str | None]:
+    """Sets each task's usage and returns the run's cost, or why there is none. What a run cost
+    never decides its verdict: a bad price table or an unreachable Batch is reported, not failed."""
+    try:
+        prices = load_prices(rt.settings.prices_file)
+    except PriceTableError as exc:
+        log.error("run %s: no cost: %s", run_id, exc)
+        return None, str(exc)
+    try:
+        attempts = rt.compute.usage(run_id)
+    except Exception as exc:  # noqa: BLE001 - Batch throttled or denied: the report still goes out
+        log.warning("run %s: job usage unavailable: %s", run_id, exc)
+        return None, f"job usage unavailable: {type(exc).__name__}: {exc}"
+    if attempts is None:
+        return None, f"the {rt.settings.backend} compute backend does not report job usage"
+    valid = int(manifest.articles.get("valid", 0))
+    by_job: dict[str, list[AttemptUsage]] = {}
+    for a in attempts:
+        by_job.setdefault(a.job_name, []).append(a)
+    try:
+        for spec in manifest.tasks:
+            if spec.name in tasks:
+                tasks[spec.name].usage = task_usage(
+                    spec.name, by_job.get(f"{run_id}-{spec.name}"[:128], []), vcpus=spec.vcpus,
+                    gpus=spec.gpu, prices=prices, articles=valid)
+    except PriceTableError as exc:
+        return None, str(exc)
+    usages = {name: t.usage for name, t in tasks.items() if t.usage is not None}
+    return run_cost(usages, prices=prices, articles=valid, chunks=len(manifest.chunks), timings=timings,
+                    failed=failed), None
 
 
 def _timings(detail: dict[str, Any]) -> dict[str, float]:
@@ -94,4 +131,10 @@ def verify_run(run_id: str, rt: Runtime, *, extra_problems: list[str] | None = N
 def publish_report(report: RunReport, rt: Runtime) -> None:
     rt.store.put(keys.report(report.run_id), report.model_dump_json(indent=2).encode())
     state = "SUCCEEDED" if report.verdict == "ok" else "FAILED"
-    rt.ledger.update_run(report.run_id, state=state, verdict=report.verdict, ended=rt.clock.now())
+    fields: dict[str, Any] = {"state": state, "verdict": report.verdict, "ended": rt.clock.now()}
+    if report.cost is not None:
+        # The run list and the dashboard read the ledger, not every report.
+        c = report.cost
+        fields["detail"] = {"cost": {"total": c.total, "per_1k_articles": c.per_1k_articles,
+                                     "currency": c.currency, "prices_as_of": c.prices_as_of.isoformat()}}
+    rt.ledger.update_run(report.run_id, **fields)

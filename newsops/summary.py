@@ -42,6 +42,8 @@ def print_run_summary(rt: Runtime, run_id: str) -> int:
         print(f"  {stage:<16} {what:<58} {'' if secs is None else f'{secs:8.2f}s'}")
     for p in report.problems[:20]:
         print(f"  problem: {p}")
+    for line in cost_lines(report):
+        print(f"  {line}")
     print(f"  verdict: {report.verdict.upper()}")
     print(f"  report:  {rt.store.uri(keys.report(run_id))}")
     return 0 if report.verdict == "ok" else 1
@@ -59,3 +61,30 @@ def print_crawl_summary(report: Any) -> None:
               f"duplicate {s.get('duplicate', 0):>3}  304 {s.get('not_modified', 0):>2}  "
               f"{s.get('bytes', 0) / 1024:7.0f} KiB  {extra}")
     print(f"  batch: {doc.get('batch_key') or 'none (nothing new)'}")
+
+
+def _money(v: float, currency: str) -> str:
+    # A small run costs fractions of a cent: significant digits, not cents.
+    return f"{v:.2f} {currency}" if v >= 1 else f"{v:.2g} {currency}"
+
+
+def cost_lines(report: RunReport) -> list[str]:
+    """What the run cost, per task and in all (``newsops status RUN`` and the run summary)."""
+    c = report.cost
+    if c is None:
+        return [f"cost: unknown ({report.cost_error})" if report.cost_error else "cost: unknown"]
+    lines = []
+    for name, t in report.tasks.items():
+        u = t.usage
+        if u is None:
+            continue
+        cpu = "CPU s" if u.cpu_measured else "vCPU s"
+        lines.append(f"cost {name:<12} {u.job_attempts} attempts ({u.failed_attempts} failed), "
+                     f"{u.wall_s:.1f} s wall, {u.cpu_s:.1f} {cpu}, {u.gpu_s:.1f} GPU s on "
+                     f"{u.instance_share:g} x {u.instance}: {_money(u.cost, c.currency)}")
+    per_1k = "n/a" if c.per_1k_articles is None else _money(c.per_1k_articles, c.currency)
+    lines.append(f"cost: {_money(c.total, c.currency)} ({c.capacity.replace('_', '-')} prices of "
+                 f"{c.prices_as_of.isoformat()}, {c.region}): jobs {_money(c.compute, c.currency)}, Lambda "
+                 f"{_money(c.lambda_functions, c.currency)}, Step Functions {_money(c.step_functions, c.currency)}, "
+                 f"S3 {_money(c.s3, c.currency)}; {per_1k} per 1,000 articles")
+    return lines

@@ -51,11 +51,25 @@ def dashboard_data(rt: Runtime, *, window_days: int = 14, runs: int = 50,
     points = []
     for run in reversed(rt.ledger.list_runs(limit=runs)):
         articles = run.detail.get("articles") or {}
+        cost = run.detail.get("cost") or {}  # what the verify step recorded (chalicelib/verify.py)
         points.append(RunPoint(run_id=run.run_id, created=run.created,
                                duration_s=round(run.ended - run.created, 3) if run.ended else None,
                                state=run.state, verdict=run.verdict,
-                               articles=int(articles.get("valid", 0) or 0)))
+                               articles=int(articles.get("valid", 0) or 0),
+                               cost=_number(cost.get("total")),
+                               cost_per_1k_articles=_number(cost.get("per_1k_articles")),
+                               currency=cost.get("currency")))
     return DashboardData(time=now, window_days=window_days, window_end=end.isoformat() if end else None,
                          days=days, documents=overall.total, by_source=by_source, by_category=by_category,
                          runs=points, open_alerts=open_findings(rt), top_companies=top, week=week,
                          verifier=verifier_info(rt))
+
+
+def _number(v: object) -> float | None:
+    """A number the ledger holds (DynamoDB answers Decimals), or None for anything else."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.cost import RunCost, TaskUsage
+
 RUN_STATES = ("CLAIMED", "RUNNING", "SUCCEEDED", "FAILED")
 
 
@@ -141,6 +143,9 @@ class TaskState(_Out):
     seconds: float
     jobs: list[JobInfo]
     chunks: list[ChunkState]
+    usage: TaskUsage | None = Field(default=None, description="the task's job attempts, CPU and GPU "
+                                                              "seconds and their estimated cost, from "
+                                                              "the run report")
 
 
 class ExecutionInfo(_Out):
@@ -171,6 +176,8 @@ class RunDetail(_Out):
     lineage: dict[str, Any] = Field(description="input (uri, etag, version), code version, image, "
                                                 "model versions")
     findings: list[OpenFinding]
+    cost: RunCost | None = Field(default=None, description="estimated cost of the run (report)")
+    cost_error: str | None = Field(default=None, description="why the report has no cost")
 
 
 class DayCount(_Out):
@@ -190,6 +197,9 @@ class RunPoint(_Out):
     state: str
     verdict: str | None
     articles: int
+    cost: float | None = Field(default=None, description="estimated cost of the run, in currency")
+    cost_per_1k_articles: float | None = None
+    currency: str | None = None
 
 
 class CompanyCount(_Out):

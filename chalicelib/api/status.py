@@ -178,7 +178,8 @@ def run_detail(rt: Runtime, run_id: str, *, chunk_offset: int = 0, chunk_limit: 
             records=counts.records if counts else sum(s.records or 0 for s in states),
             quarantined=counts.quarantined if counts else sum(s.quarantined or 0 for s in states),
             seconds=(counts.seconds or 0.0) if counts else round(sum(s.seconds or 0 for s in states), 3),
-            jobs=[_job_info(j) for j in task_jobs], chunks=states)
+            jobs=[_job_info(j) for j in task_jobs], chunks=states,
+            usage=counts.usage if counts else None)
     execution = rt.workflow.describe(run.execution)
     lineage: dict[str, Any] = dict(report.lineage) if report else {}
     if manifest and not lineage:
@@ -193,7 +194,8 @@ def run_detail(rt: Runtime, run_id: str, *, chunk_offset: int = 0, chunk_limit: 
         report=ReportInfo(verdict=report.verdict, problems=report.problems[:100], indexed=report.indexed,
                           index_failed=report.index_failed, finished=report.finished.isoformat())
         if report else None,
-        lineage=lineage, findings=open_findings(rt, run_id))
+        lineage=lineage, findings=open_findings(rt, run_id),
+        cost=report.cost if report else None, cost_error=report.cost_error if report else None)
 
 
 def _int(v: str | None) -> int | None:

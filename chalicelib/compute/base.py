@@ -65,6 +65,26 @@ class JobStatus:
         return self.status in ("SUCCEEDED", "FAILED")
 
 
+@dataclass(frozen=True)
+class AttemptUsage:
+    """What one attempt of one job (array child) used: the verifier prices a run from these.
+
+    ``cpu_s`` is the attempt's measured CPU time (user + system, from the worker's rusage)
+    where the backend can measure it, else None (Batch reports no CPU time: the verifier then
+    counts the vCPUs the job was given for its wall time). ``vcpus``/``gpus``: what the attempt
+    was given, None where only the job definition knows; ``gpus`` is 0 off a GPU.
+    """
+
+    job_name: str
+    index: int  # the array child (0 for a single job)
+    attempt: int  # 1-based, as AWS_BATCH_JOB_ATTEMPT
+    wall_s: float
+    exit_code: int | None = None
+    cpu_s: float | None = None
+    vcpus: int | None = None
+    gpus: int | None = None
+
+
 class Compute(ABC):
     @abstractmethod
     def submit(self, request: JobRequest) -> str:
@@ -80,6 +100,11 @@ class Compute(ABC):
     @abstractmethod
     def terminate(self, job_id: str, reason: str) -> None:
         """Stop a job and all its children; a no-op for a finished one."""
+
+    def usage(self, run_id: str) -> list[AttemptUsage] | None:
+        """Every finished attempt of the run's jobs (named ``<run id>-<task>``), failed ones
+        too, across every execution of the run; None where the backend cannot tell."""
+        return None
 
     def wait(self, job_id: str, *, poll_s: float = 5.0, cancelled: Any = None) -> JobStatus:
         """Block until the job ends; terminate it when ``cancelled`` (a threading.Event) is set."""

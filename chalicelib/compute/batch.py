@@ -2,7 +2,8 @@
 
 Jobs are named ``<run id>-<task>`` and tagged with the run id (docs/design.md §10), so the
 cleanup function and the reaper find a run's jobs by name prefix on the queue. An array
-job's children are not listed: terminating the parent stops them all.
+job's children are not listed: terminating the parent stops them all. ``usage`` does describe
+them (``<parent id>:<index>``), because each child's attempts are what the run cost.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ import json
 import re
 from typing import Any
 
-from chalicelib.compute.base import ACTIVE_STATES, Compute, ExitRule, JobRequest, JobStatus
+from chalicelib.compute.base import (
+    ACTIVE_STATES,
+    AttemptUsage,
+    Compute,
+    ExitRule,
+    JobRequest,
+    JobStatus,
+)
 from chalicelib.compute.local import DEFAULT_EXIT_RULES
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 MAX_OVERRIDES_CHARS = 8192
 MIN_ATTEMPT_DURATION_S = 60
+DESCRIBE_BATCH = 100  # DescribeJobs takes at most 100 ids
+ALL_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 
 
 def _seconds(ms: int | None) -> float | None:
@@ -105,6 +115,27 @@ class BatchCompute(Compute):
                         seen[job_id] = self._status(summary)
         return list(seen.values())
 
+    def usage(self, run_id: str) -> list[AttemptUsage]:
+        """Every attempt Batch recorded for the run's jobs: startedAt/stoppedAt, and the vCPUs
+        and GPUs each job was given (its container's resource requirements)."""
+        parents = self.list_jobs(name_prefix=f"{run_id}-", states=ALL_STATES)
+        out: list[AttemptUsage] = []
+        for parent in self._describe_many([p.job_id for p in parents]):
+            size = int((parent.get("arrayProperties") or {}).get("size", 0) or 0)
+            if size:
+                children = self._describe_many([f"{parent['jobId']}:{i}" for i in range(size)])
+            else:
+                children = [parent]
+            for child in children:
+                out += _attempt_usage(child, parent["jobName"])
+        return out
+
+    def _describe_many(self, ids: list[str]) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = []
+        for start in range(0, len(ids), DESCRIBE_BATCH):
+            jobs += self._batch.describe_jobs(jobs=ids[start:start + DESCRIBE_BATCH]).get("jobs") or []
+        return jobs
+
     def terminate(self, job_id: str, reason: str) -> None:
         # Terminating a finished job is a no-op in Batch; for an array parent it stops every child.
         self._batch.terminate_job(jobId=job_id, reason=reason[:1024] or "terminated by newsops")
@@ -127,3 +158,36 @@ class BatchCompute(Compute):
             created=_seconds(job.get("createdAt")), started=_seconds(job.get("startedAt")),
             stopped=_seconds(job.get("stoppedAt")),
         )
+
+
+def _resources(job: dict[str, Any]) -> tuple[int | None, int]:
+    """(vCPUs, GPUs) a described job was given; vCPUs None when Batch does not say."""
+    container = job.get("container") or {}
+    reqs = {r.get("type"): r.get("value") for r in container.get("resourceRequirements") or []}
+    vcpus = reqs.get("VCPU") or container.get("vcpus")
+    try:
+        cpus = int(float(vcpus)) if vcpus is not None else None
+    except (TypeError, ValueError):
+        cpus = None
+    try:
+        gpus = int(reqs.get("GPU") or 0)
+    except (TypeError, ValueError):
+        gpus = 0
+    return cpus, gpus
+
+
+def _attempt_usage(job: dict[str, Any], name: str) -> list[AttemptUsage]:
+    """One entry per attempt that started and stopped (one still running has no length yet)."""
+    job_id = str(job.get("jobId", ""))
+    index = int(job_id.rsplit(":", 1)[1]) if ":" in job_id else 0
+    vcpus, gpus = _resources(job)
+    out = []
+    for n, a in enumerate(job.get("attempts") or [], 1):
+        started, stopped = a.get("startedAt"), a.get("stoppedAt")
+        if not started or not stopped:
+            continue
+        out.append(AttemptUsage(job_name=name, index=index, attempt=n,
+                                wall_s=max(0.0, (stopped - started) / 1000.0),
+                                exit_code=(a.get("container") or {}).get("exitCode"),
+                                vcpus=vcpus, gpus=gpus))
+    return out

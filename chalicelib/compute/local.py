@@ -3,12 +3,17 @@
 Honours what Batch honours: array size (``AWS_BATCH_JOB_ARRAY_INDEX``), environment overrides,
 attempts with ``evaluateOnExit`` rules, and the attempt timeout, which kills the attempt's
 whole process group so that nothing it started survives (lesson 2 of docs/design.md §5).
+
+Each attempt's usage (wall seconds, CPU seconds from the worker's rusage as it is reaped, the
+GPUs it could see) goes into the job's registry file, so the verifier prices the run from any
+process (``usage``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +31,7 @@ from chalicelib.compute.base import (
     ACTIVE_STATES,
     PERMANENT_EXIT,
     RETRYABLE_EXIT,
+    AttemptUsage,
     Compute,
     ExitRule,
     JobRequest,
@@ -94,6 +100,7 @@ class LocalCompute(Compute):
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="newsops-worker")
         self._registry = self.home / "jobs"
         self._registry.mkdir(parents=True, exist_ok=True)
+        self._machine_gpus = machine_gpus()
 
     # -- port -----------------------------------------------------------------------------
     def submit(self, request: JobRequest) -> str:
@@ -166,6 +173,23 @@ class LocalCompute(Compute):
             time.sleep(0.02)
         self._persist(job)
 
+    def usage(self, run_id: str) -> list[AttemptUsage]:
+        """From the registry files: jobs this process ran and those of any other on this home."""
+        out: list[AttemptUsage] = []
+        for path in sorted(self._registry.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # being replaced this instant; its owner persists again when it ends
+            name = str(doc.get("name", ""))
+            if not name.startswith(f"{run_id}-"):
+                continue
+            out += [AttemptUsage(job_name=name, index=int(u["index"]), attempt=int(u["attempt"]),
+                                 wall_s=float(u["wall_s"]), exit_code=u.get("exit_code"),
+                                 cpu_s=u.get("cpu_s"), gpus=u.get("gpus"))
+                    for u in doc.get("usage") or []]
+        return out
+
     def wait(self, job_id: str, *, poll_s: float = 0.2, cancelled: threading.Event | None = None) -> JobStatus:
         with self._lock:
             job = self._jobs[job_id]
@@ -198,6 +222,9 @@ class LocalCompute(Compute):
                 env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(child.index)
             log_path = log_dir / f"{child.index:05d}.{attempt + 1}.log"
             started = self.clock.now()
+            # A duration, not a "now": the runtime's clock may be a test's manual one.
+            began = time.monotonic()
+            gpus = visible_gpus(env, self._machine_gpus)
             command = req.command or self.commands.get(req.definition) or DEFAULT_COMMAND
             with open(log_path, "wb") as log:
                 # Started under the job's lock: terminate() then either sees this process or
@@ -219,14 +246,16 @@ class LocalCompute(Compute):
                     child.proc = proc
                     child.proc_started = process_start_time(proc.pid)
                 self._persist(job)
+                code: int | None
                 try:
-                    code: int | None = proc.wait(timeout=req.timeout_s)
+                    code, rusage = wait_with_rusage(proc, req.timeout_s)
                     reason = "Essential container in task exited"
                 except subprocess.TimeoutExpired:
                     _kill_group(proc)
-                    proc.wait()
+                    _, rusage = wait_with_rusage(proc, None)
                     code = None
                     reason = f"Job attempt duration exceeded timeout ({req.timeout_s}s)"
+                wall_s = time.monotonic() - began
                 # Leftovers of a finished attempt die with it, as when a container stops.
                 _kill_group(proc)
                 with job.lock:
@@ -237,7 +266,9 @@ class LocalCompute(Compute):
             child.attempts.append({"exit_code": code if code is None or code >= 0 else None,
                                    "signal": -code if code is not None and code < 0 else None,
                                    "reason": reason, "started": started, "stopped": self.clock.now(),
-                                   "log": str(log_path)})
+                                   "log": str(log_path), "wall_s": round(wall_s, 3),
+                                   "cpu_s": None if rusage is None else round(rusage.ru_utime + rusage.ru_stime, 3),
+                                   "gpus": gpus})
             if code == 0:
                 child.state = "SUCCEEDED"
                 return
@@ -284,10 +315,14 @@ class LocalCompute(Compute):
         with job.lock:
             starts = {str(c.proc.pid): c.proc_started for c in job.children
                       if c.proc is not None and c.proc_started is not None}
+            usage = [{"index": c.index, "attempt": n, "wall_s": a["wall_s"], "exit_code": a.get("exit_code"),
+                      "cpu_s": a.get("cpu_s"), "gpus": a.get("gpus")}
+                     for c in job.children for n, a in enumerate(c.attempts, 1) if "wall_s" in a]
         doc = {"job_id": s.job_id, "name": s.name, "status": s.status, "reason": s.reason,
                "children": s.children, "tags": job.request.tags, "created": s.created,
                "stopped": s.stopped, "owner_pid": os.getpid(),
-               "pgids": [int(p) for p in s.tags["pgids"].split(",") if p], "pgid_started": starts}
+               "pgids": [int(p) for p in s.tags["pgids"].split(",") if p], "pgid_started": starts,
+               "usage": usage}
         tmp = self._registry / f".{job.job_id}.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, self._registry / f"{job.job_id}.json")
@@ -305,6 +340,58 @@ def process_start_time(pid: int) -> float | None:
         return float(psutil.Process(pid).create_time())
     except Exception:  # noqa: BLE001 - psutil missing, or the process already gone
         return None
+
+
+def wait_with_rusage(proc: subprocess.Popen, timeout: float | None) -> tuple[int, os.struct_rusage | None]:
+    """``proc.wait(timeout)`` that also returns the child's resource usage: reaping it with
+    ``os.wait4`` gives its CPU time (its own and its waited-for children's) at no extra cost."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        try:
+            pid, status, rusage = os.wait4(proc.pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return proc.wait(), None  # reaped already (never by this module): no usage to read
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, rusage
+        assert deadline is not None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout or 0)
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)  # Popen.wait's own polling schedule
+
+
+_NVIDIA_DEVICE = re.compile(r"^nvidia\d+$")
+
+
+def machine_gpus() -> int:
+    """NVIDIA GPUs of this machine, from the driver's files (no CUDA initialisation): 0 without."""
+    try:
+        return len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:
+        pass
+    try:
+        return sum(1 for n in os.listdir("/dev") if _NVIDIA_DEVICE.match(n))
+    except OSError:
+        return 0
+
+
+def visible_gpus(env: Mapping[str, str], machine: int) -> int:
+    """GPUs a worker with this environment runs on: the job places itself on CUDA when it sees
+    one (newsops_batch.placement), unless NEWSOPS_DEVICE=cpu."""
+    if env.get("NEWSOPS_DEVICE", "").strip().lower() == "cpu":
+        return 0
+    listed = env.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return machine
+    n = 0
+    for entry in listed.split(","):
+        if not entry.strip() or entry.strip().startswith("-"):
+            break  # CUDA ignores the list from its first invalid entry on
+        n += 1
+    return min(n, machine)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
