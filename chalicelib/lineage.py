@@ -6,7 +6,9 @@ and NEWSOPS_IMAGE (the batch image, ``<ECR repository>@sha256:<digest>``, stack 
 BatchImageUri) in every Lambda's environment; the job definitions set NEWSOPS_IMAGE to the
 image they run, and the image itself carries NEWSOPS_CODE_VERSION (a build argument, see
 batch_container/Dockerfile). Locally there is no image: the job runs in this checkout's
-interpreter, and the image is recorded as ``local:python<major>.<minor>:<code version>``.
+interpreter, and the image is recorded as ``local:python<major>.<minor>:<code version>``. On
+AWS without NEWSOPS_IMAGE (a stack deployed by hand from an older template) it is
+``unrecorded:<code version>``: never a local-looking name for a cloud run.
 """
 
 from __future__ import annotations
@@ -45,4 +47,6 @@ def image_ref() -> str:
     env = os.environ.get(IMAGE_ENV, "").strip()
     if env:
         return env
+    if os.environ.get("NEWSOPS_BACKEND", "local") == "aws":
+        return f"unrecorded:{code_version()}"
     return f"{LOCAL_IMAGE_PREFIX}python{sys.version_info.major}.{sys.version_info.minor}:{code_version()}"

@@ -43,6 +43,11 @@ from scripts.deploy.layout import (
 )
 
 MIN_ATTEMPT_SECONDS = 60  # AWS Batch minimum for attemptDurationSeconds
+# The image every job definition runs: the ImageUri parameter (<repository>@sha256:<digest>,
+# from CI), else the stack's repository tagged bootstrap. The same value is the job's
+# NEWSOPS_IMAGE (chalicelib/lineage.py): the job cannot read its own digest, so it is told.
+BATCH_IMAGE: dict[str, Any] = {"Fn::If": ["HasImageUri", {"Ref": "ImageUri"},
+                                          {"Fn::Sub": "${BatchImageRepository.RepositoryUri}:bootstrap"}]}
 MODEL_CACHE_PATH = "/mnt/models"
 
 # First match wins; no match at all means RETRY (Batch's default), within `attempts`.
@@ -64,6 +69,7 @@ def _environment(*extra: dict[str, Any]) -> list[dict[str, Any]]:
         {"Name": "NEWSOPS_BACKEND", "Value": "aws"},
         {"Name": "NEWSOPS_STAGE", "Value": {"Ref": "Stage"}},
         {"Name": "NEWSOPS_BUCKET", "Value": {"Ref": "DataBucket"}},
+        {"Name": "NEWSOPS_IMAGE", "Value": BATCH_IMAGE},
         *extra,
         {"Name": "HF_HUB_OFFLINE", "Value": "1"},
         {"Name": "TRANSFORMERS_OFFLINE", "Value": "1"},
@@ -78,8 +84,7 @@ def _container(role: str, requirements: list[Any], environment: list[dict[str, A
         # The image's ENTRYPOINT runs `python -m newsops_batch`: a chunk job's run id and task
         # come from the environment (SubmitJob overrides), the chunk from
         # AWS_BATCH_JOB_ARRAY_INDEX; a training step's `train|evaluate|register ID` is its CMD.
-        "Image": {"Fn::If": ["HasImageUri", {"Ref": "ImageUri"},
-                             {"Fn::Sub": "${BatchImageRepository.RepositoryUri}:bootstrap"}]},
+        "Image": BATCH_IMAGE,
         "JobRoleArn": {"Fn::GetAtt": [role, "Arn"]},
         "ResourceRequirements": requirements,
         "Environment": environment,

@@ -65,6 +65,9 @@ ENV_FROM_OUTPUTS: dict[str, str] = {
     "NEWSOPS_SEARCH_URL": "SearchUrl",
     "NEWSOPS_SEARCH_INDEX": "SearchIndex",
 }
+# Lineage, not settings (chalicelib/lineage.py reads them): the batch image the job definitions
+# run, so that ingest records it in the run manifest.
+LINEAGE_ENV_FROM_OUTPUTS: dict[str, str] = {"NEWSOPS_IMAGE": "BatchImageUri"}
 # Set in .chalice/config.json itself (not resource names).
 STATIC_ENV: dict[str, str] = {"NEWSOPS_BACKEND": "aws"}
 # Set by `make deploy` from git (lineage: which code produced a run).

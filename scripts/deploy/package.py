@@ -32,12 +32,14 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.lineage import CODE_VERSION_ENV, code_version
 from scripts.deploy import build_template
 from scripts.deploy.layout import (
     API_HANDLER,
     CHALICE_CONFIG,
     ENV_FROM_OUTPUTS,
     FUNCTIONS,
+    LINEAGE_ENV_FROM_OUTPUTS,
     REPO,
     STATIC_ENV,
 )
@@ -97,7 +99,9 @@ def function_overlay(name: str, stack: dict[str, Any]) -> dict[str, Any]:
             f"scripts/deploy/layout.py and give it a role and log group in infra/newsops.yaml"
         ) from None
     outputs = stack["Outputs"]
-    env = {**STATIC_ENV, **{k: outputs[o]["Value"] for k, o in ENV_FROM_OUTPUTS.items()}}
+    env = {**STATIC_ENV, **{k: outputs[o]["Value"] for k, o in
+                            {**ENV_FROM_OUTPUTS, **LINEAGE_ENV_FROM_OUTPUTS}.items()},
+           CODE_VERSION_ENV: code_version()}  # lineage: the commit this package was built from
     suffix = "" if name == API_HANDLER else f"-{name}"
     props: dict[str, Any] = {
         "FunctionName": {"Fn::Sub": "${AppName}-${Stage}" + suffix},

@@ -1,7 +1,8 @@
 """Stack outputs -> the Chalice stage config (.chalice/config.json, ``stages.<stage>``).
 
 Writes, for the stage: every NEWSOPS_* variable the code reads (scripts/deploy/layout.py
-ENV_FROM_OUTPUTS, from the stack outputs), the code version, and the IAM role of every
+ENV_FROM_OUTPUTS, from the stack outputs), the lineage variables (the batch image,
+LINEAGE_ENV_FROM_OUTPUTS; the code version), and the IAM role of every
 function (``manage_iam_role`` is false: the stack owns the least-privilege roles). Keys the
 stage already has and this script does not manage are kept.
 
@@ -16,7 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy.layout import CHALICE_CONFIG, ENV_FROM_OUTPUTS, FUNCTIONS, STATIC_ENV
+from scripts.deploy.layout import (
+    CHALICE_CONFIG,
+    ENV_FROM_OUTPUTS,
+    FUNCTIONS,
+    LINEAGE_ENV_FROM_OUTPUTS,
+    STATIC_ENV,
+)
 
 
 class MissingOutputs(KeyError):
@@ -24,12 +31,16 @@ class MissingOutputs(KeyError):
 
 
 def stage_settings(outputs: dict[str, str], code_version: str | None = None) -> dict[str, Any]:
-    needed = set(ENV_FROM_OUTPUTS.values()) | {f.role_output for f in FUNCTIONS.values()}
+    # Lineage outputs are written when the stack has them (every stack built from this
+    # commit's template does); without one, runs record their image as unrecorded.
+    from_outputs = {**ENV_FROM_OUTPUTS, **{var: out for var, out in LINEAGE_ENV_FROM_OUTPUTS.items()
+                                           if out in outputs}}
+    needed = set(from_outputs.values()) | {f.role_output for f in FUNCTIONS.values()}
     missing = sorted(needed - outputs.keys())
     if missing:
         raise MissingOutputs(f"the stack has no outputs {missing}: is it deployed from this commit's "
                              "infra/newsops.yaml?")
-    env = {**STATIC_ENV, **{var: str(outputs[out]) for var, out in ENV_FROM_OUTPUTS.items()}}
+    env = {**STATIC_ENV, **{var: str(outputs[out]) for var, out in from_outputs.items()}}
     if code_version:
         env["NEWSOPS_CODE_VERSION"] = code_version
     return {
