@@ -160,19 +160,22 @@ class BatchCompute(Compute):
         )
 
 
-def _resources(job: dict[str, Any]) -> tuple[int | None, int]:
-    """(vCPUs, GPUs) a described job was given; vCPUs None when Batch does not say."""
+def _resources(job: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(vCPUs, GPUs) a described job was given; None where the description does not say (the
+    task's job definition then tells). GPUs only exist as resource requirements: a job
+    described with them and without a GPU entry has none."""
     container = job.get("container") or {}
-    reqs = {r.get("type"): r.get("value") for r in container.get("resourceRequirements") or []}
-    vcpus = reqs.get("VCPU") or container.get("vcpus")
+    listed = container.get("resourceRequirements")
+    reqs = {r.get("type"): r.get("value") for r in listed or []}
     try:
+        vcpus = reqs.get("VCPU") or container.get("vcpus")
         cpus = int(float(vcpus)) if vcpus is not None else None
     except (TypeError, ValueError):
         cpus = None
     try:
-        gpus = int(reqs.get("GPU") or 0)
+        gpus = int(reqs.get("GPU") or 0) if listed is not None else None
     except (TypeError, ValueError):
-        gpus = 0
+        gpus = None
     return cpus, gpus
 
 
@@ -181,13 +184,16 @@ def _attempt_usage(job: dict[str, Any], name: str) -> list[AttemptUsage]:
     job_id = str(job.get("jobId", ""))
     index = int(job_id.rsplit(":", 1)[1]) if ":" in job_id else 0
     vcpus, gpus = _resources(job)
+    attempts = job.get("attempts") or []
     out = []
-    for n, a in enumerate(job.get("attempts") or [], 1):
+    for n, a in enumerate(attempts, 1):
         started, stopped = a.get("startedAt"), a.get("stoppedAt")
         if not started or not stopped:
             continue
+        code = (a.get("container") or {}).get("exitCode")
+        if code is None and n == len(attempts) and job.get("status") == "SUCCEEDED":
+            code = 0  # the attempt that made the job succeed, whatever the record leaves out
         out.append(AttemptUsage(job_name=name, index=index, attempt=n,
-                                wall_s=max(0.0, (stopped - started) / 1000.0),
-                                exit_code=(a.get("container") or {}).get("exitCode"),
+                                wall_s=max(0.0, (stopped - started) / 1000.0), exit_code=code,
                                 vcpus=vcpus, gpus=gpus))
     return out
