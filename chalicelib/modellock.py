@@ -149,17 +149,36 @@ def fingerprint(entries: Iterable[RecordEntry]) -> str:
     return h.hexdigest()
 
 
-def installed_pin(package: str) -> PackagePin:
+def _provides(dist: importlib.metadata.Distribution, package: str) -> bool:
+    return any(str(f.as_posix()).startswith(f"{package}/") for f in dist.files or [])
+
+
+def installed_distribution(package: str, distribution: str | None = None) -> importlib.metadata.Distribution:
+    """The installed distribution of ``package``: looked up by the pinned ``distribution`` name
+    first (one directory lookup), else by scanning every installed distribution."""
+    if distribution:
+        try:
+            dist = importlib.metadata.distribution(distribution)
+            if _provides(dist, package):
+                return dist
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return distribution_of(package)
+
+
+def installed_pin(package: str, distribution: str | None = None) -> PackagePin:
     """The pin of what is installed now for ``package`` (raises PackageNotFoundError)."""
-    dist = distribution_of(package)
+    return pin_of(installed_distribution(package, distribution))
+
+
+def pin_of(dist: importlib.metadata.Distribution) -> PackagePin:
     return PackagePin(distribution=dist.metadata["Name"], version=dist.version,
                       sha256=fingerprint(record_entries(dist)))
 
 
-def changed_files(package: str, *, limit: int = 5) -> list[str]:
-    """Installed files of ``package``'s distribution whose bytes differ from their RECORD hash
-    (or that are gone): an edit in place, which the RECORD fingerprint alone cannot see."""
-    dist = distribution_of(package)
+def changed_files(dist: importlib.metadata.Distribution, *, limit: int = 5) -> list[str]:
+    """Installed files of ``dist`` whose bytes differ from their RECORD hash (or that are
+    gone): an edit in place, which the RECORD fingerprint alone cannot see."""
     bad: list[str] = []
     for entry in record_entries(dist):
         if entry.sha256 is None:

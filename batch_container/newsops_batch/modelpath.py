@@ -17,7 +17,6 @@ import importlib.metadata
 import importlib.util
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from chalicelib import modellock, registry
@@ -132,7 +131,8 @@ def check_packages(spec: TaskSpec, manifest: RunManifest | None = None) -> dict[
     for name in modellock.package_names(spec):
         want = expected.get(name)
         try:
-            have = _installed_pin(name)
+            dist = modellock.installed_distribution(name, want.distribution if want else None)
+            have = modellock.pin_of(dist)
         except importlib.metadata.PackageNotFoundError:
             pinned = f" (the run pinned {want.text()})" if want else ""
             raise PermanentError(f"task {spec.name}: model package {name!r} is not installed in this "
@@ -147,7 +147,7 @@ def check_packages(spec: TaskSpec, manifest: RunManifest | None = None) -> dict[
                 f"{want.text()}, installed {have.text()} (the image and chalicelib/config/model_lock.json "
                 "disagree: rebuild the image from the locked requirements, or run `make model-lock` and "
                 "redeploy)")
-        edited = _changed_files(name)
+        edited = _changed_files(dist)
         if edited:
             raise PermanentError(
                 f"task {spec.name}: model package {name!r} ({have.text()}) has installed files whose "
@@ -156,15 +156,21 @@ def check_packages(spec: TaskSpec, manifest: RunManifest | None = None) -> dict[
     return out
 
 
-# Once per process: a job attempt is one process, and hashing a model package reads all of it.
-@lru_cache(maxsize=32)
-def _installed_pin(name: str) -> modellock.PackagePin:
-    return modellock.installed_pin(name)
+# Hashing a model package reads all of it (0.1 s for MiniLM's 92 MB): once per process for
+# each installed RECORD (a job attempt is one process; a reinstall rewrites RECORD).
+_VERIFIED: dict[tuple[str, int, int], tuple[str, ...]] = {}
 
 
-@lru_cache(maxsize=32)
-def _changed_files(name: str) -> tuple[str, ...]:
-    return tuple(modellock.changed_files(name))
+def _changed_files(dist: importlib.metadata.Distribution) -> tuple[str, ...]:
+    record = next((Path(str(f.locate())) for f in dist.files or []
+                   if f.as_posix().endswith(".dist-info/RECORD")), None)
+    if record is None:
+        return tuple(modellock.changed_files(dist))
+    st = record.stat()
+    key = (str(record), st.st_mtime_ns, st.st_size)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = tuple(modellock.changed_files(dist))
+    return _VERIFIED[key]
 
 
 def _package_version(uri: str) -> str:
