@@ -28,7 +28,9 @@ def merge_output(doc: dict[str, Any], spec: TaskSpec, output: dict[str, Any]) ->
 def iter_documents(store: ObjectStore, manifest: RunManifest) -> Iterator[dict[str, Any]]:
     """Streams chunk by chunk; an article missing from a task's result simply lacks its field."""
     rid = manifest.run_id
-    models = {t.name: t.model_version for t in manifest.tasks}
+    models = {t.name: (manifest.models.get(t.name) or {}).get("version") or t.model_version
+              for t in manifest.tasks}
+    replay = manifest.replay
     for chunk in manifest.chunks:
         docs: dict[str, dict[str, Any]] = {}
         with store.open_read(chunk.key) as f:
@@ -48,4 +50,8 @@ def iter_documents(store: ObjectStore, manifest: RunManifest) -> Iterator[dict[s
                     merge_output(doc, spec, rec["output"])
         for doc in docs.values():
             doc.pop("tasks", None)
+            if replay is not None:
+                # Beside the production document, never over it: search tells them apart.
+                doc["replay_of"] = doc["id"]
+                doc["id"] = keys.replay_document_id(doc["id"], replay.task, replay.model_version)
             yield doc

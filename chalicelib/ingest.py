@@ -26,7 +26,8 @@ from chalicelib.alerts.base import Alert
 from chalicelib.factory import Runtime
 from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
 from chalicelib.ledger.base import RunRecord
-from chalicelib.lineage import code_version
+from chalicelib.lineage import code_version, image_ref
+from chalicelib.modellock import with_package_pins
 from chalicelib.registry import RegistryError, pin_models
 from chalicelib.schema import (
     Article,
@@ -35,6 +36,7 @@ from chalicelib.schema import (
     ExecutionTask,
     InputRef,
     QuarantineRecord,
+    ReplayRef,
     RunManifest,
     TaskSpec,
     describe_errors,
@@ -75,14 +77,18 @@ def handle_event(event: dict[str, Any], rt: Runtime) -> IngestOutcome:
 
 
 def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
-                  version: str | None = None) -> IngestOutcome:
-    rid = keys.run_id(key, etag)
+                  version: str | None = None, tasks: list[TaskSpec] | None = None,
+                  run_id: str | None = None, replay: ReplayRef | None = None) -> IngestOutcome:
+    """Claim, split and start the run of one input object. A replay (chalicelib/replay.py)
+    passes its own run id, its one task (with the model version it replays) and its ref."""
+    rid = run_id or keys.run_id(key, etag)
+    specs = tasks if tasks is not None else rt.tasks.tasks
     # The claim's time and the takeover cutoff come from the clock the ledger stamps with.
     started = rt.clock.now()
     try:
         # Resolved before the claim: a missing or corrupt model blocks the run without using
         # up its id, so `newsops run KEY` (or a redelivery) starts it once the model is fixed.
-        models = pin_models(rt.store, rt.tasks.tasks)
+        models = pin_models(rt.store, specs)
     except RegistryError as exc:
         rt.alerts.publish(Alert(
             subject=f"newsops run blocked: model not available for {key.rsplit('/', 1)[-1]}",
@@ -100,7 +106,7 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
         log.warning("run %s was claimed and never started (its ingest failed, or died over %ds "
                     "ago): taking it over", rid, rt.settings.ingest_lease_s)
     try:
-        return _split_and_start(rt, rid, key, etag, size, version, models)
+        return _split_and_start(rt, rid, key, etag, size, version, models, specs, replay)
     except Exception as exc:
         _release_unstarted(rt, rid, exc)
         raise
@@ -122,7 +128,8 @@ def _release_unstarted(rt: Runtime, rid: str, exc: Exception) -> None:
 
 
 def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, version: str | None,
-                     models: dict[str, dict[str, str]]) -> IngestOutcome:
+                     models: dict[str, dict[str, str]], specs: list[TaskSpec],
+                     replay: ReplayRef | None) -> IngestOutcome:
     settings = rt.settings
     try:
         chunk_size = settings.chunk_size
@@ -136,14 +143,15 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
         run_id=rid, created=rt.clock.utcnow(),
         input=InputRef(uri=rt.store.uri(key), key=key, etag=etag, version=version, size=size),
         chunk_size=chunk_size, chunks=split.chunks, articles=split.counts,
-        tasks=rt.tasks.tasks, code_version=code_version(),
-        models=models,
+        tasks=specs, code_version=code_version(), image=image_ref(),
+        models=with_package_pins(models, specs), replay=replay,
     )
     rt.store.put(keys.manifest(rid), manifest.model_dump_json(indent=2).encode())
-    payload = execution_input(rt, rid, len(split.chunks))
+    payload = execution_input(rt, rid, len(split.chunks), specs=specs)
     rt.ledger.update_run(rid, state="RUNNING", detail={
         "t_ingest_end": rt.clock.now(), "articles": split.counts, "chunks": len(split.chunks),
-        "tasks": [t.name for t in rt.tasks.tasks]})
+        "tasks": [t.name for t in specs],
+        **({"replay": replay.model_dump()} if replay else {})})
     log.info("run %s: %d articles valid, %d quarantined, %d chunks; starting workflow",
              rid, split.counts["valid"], split.counts["quarantined"], len(split.chunks))
     if not split.chunks:

@@ -101,6 +101,31 @@ def result(rid: str, task: str, n: int) -> str:
     return f"{RUNS_PREFIX}{rid}/results/{task}/{n:05d}.jsonl.gz"
 
 
+REPLAY_RUN_PREFIX = "replay-"
+REPLAY_INPUT_PREFIX = "replay/"
+
+
+def replay_run_id(input_key: str, etag: str, task: str, model_version: str) -> str:
+    """Run id of one replay: the input object's version, the task and the model version it
+    replays with. Starts with ``replay-`` (search keeps these runs' results apart) and ends in
+    16 hex digits like every run id."""
+    digest = hashlib.sha256(f"{input_key}\n{etag.strip(chr(34))}\n{task}\n{model_version}".encode()).hexdigest()[:16]
+    stem = input_key.rsplit("/", 1)[-1].removesuffix(".gz").removesuffix(".jsonl")
+    stem = _EXECUTION_NAME_BAD.sub("-", stem)[:24].strip("-_") or "batch"
+    return f"{REPLAY_RUN_PREFIX}{task[:12]}-{stem}-{digest}"
+
+
+def replay_document_id(article_id: str, task: str, model_version: str) -> str:
+    """A replay's search document sits beside the article's production document, never on it."""
+    return f"{article_id}@{task}:{model_version}"[:512]
+
+
+def replay_raw_batch(day: date | datetime) -> str:
+    """A day of archived raw HTML, extracted again for a replay (not under incoming/: writing
+    it must not trigger a production run)."""
+    return f"{REPLAY_INPUT_PREFIX}raw/{_day(day):%Y-%m-%d}.jsonl.gz"
+
+
 def chunk_plan(rid: str, attempt: int, task: str) -> str:
     """Which chunks a retry attempt of a task runs (the array index maps into this list)."""
     return f"{RUNS_PREFIX}{rid}/attempts/{attempt}/{task}.json"

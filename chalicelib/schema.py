@@ -112,6 +112,15 @@ class InputRef(BaseModel):
     size: int
 
 
+class ReplayRef(BaseModel):
+    """What a replay run reprocesses: one task of an archived input, with one model version."""
+
+    task: str
+    model_version: str
+    source: Literal["incoming", "raw"] = "incoming"
+    archived: str  # the archived object it read: incoming/... or raw/YYYY/MM/DD/ (re-extracted)
+
+
 class RunManifest(BaseModel):
     run_id: str
     created: datetime
@@ -123,6 +132,7 @@ class RunManifest(BaseModel):
     code_version: str
     image: str | None = None
     models: dict[str, dict[str, str]] = Field(default_factory=dict)  # task -> {version, sha256}
+    replay: ReplayRef | None = None  # set on replay runs only (chalicelib/replay.py)
 
 
 class QuarantineRecord(BaseModel):

@@ -37,6 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("key", nargs="?", help="object key under incoming/")
     what.add_argument("--retry", metavar="RUN_ID", help="start the next attempt of this run")
 
+    p = sub.add_parser("replay", help="reprocess archived batches with a task's model version, "
+                                      "beside production",
+                       description="Run one task with a chosen model version over the archived "
+                                   "batches of a date range. Each batch becomes a replay run whose "
+                                   "id derives from the batch, the task and the model version; the "
+                                   "original runs are never changed, and the replay's search "
+                                   "results show with `newsops search --replays`. Run it again to "
+                                   "resume: finished replay runs are kept, failed ones retried.")
+    p.add_argument("--task", required=True, help="task name in the task config, e.g. companies")
+    p.add_argument("--model-version", metavar="V",
+                   help="registry version or stage (default: the task's configured version)")
+    p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--source", choices=["incoming", "raw"], default="incoming",
+                   help="incoming: the batches as ingested; raw: the crawler's archived HTML, "
+                        "extracted again with the current extractor")
+    p.add_argument("--parallel", type=int, default=2, metavar="N",
+                   help="replay runs in flight at once (default 2)")
+
     p = sub.add_parser("crawl", help="crawl the configured sources; the batch it writes starts a run")
     p.add_argument("--sources", type=Path, help="sources file (default: NEWSOPS_SOURCES_FILE or the bundled demo sources)")
     p.add_argument("--budget", type=float, default=600.0, help="seconds; unfinished work carries over")
@@ -53,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--similar", dest="similar_to", metavar="ARTICLE_ID", help="articles similar to this one")
     p.add_argument("--size", type=int)
     p.add_argument("--facets", action="store_true", help="top companies, categories, sources, days")
+    p.add_argument("--replays", action="store_true",
+                   help="also show replay runs' results (each hit names its run and model versions)")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
 
     from newsops.modelcli import add_model_parser
@@ -130,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                                 against_stock=args.against_stock)
     if args.command == "search":
         return _search(args)
+    if args.command == "replay":
+        return _replay(args)
     if args.command == "crawl":
         return _crawl(args.sources, args.budget)
     if args.command == "status":
@@ -200,6 +223,31 @@ def _retry(run_id: str) -> int:
         return print_run_summary(rt, run_id)
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from chalicelib.replay import ReplayError, replay
+    from newsops.local import local_runtime
+
+    try:
+        date_from, date_to = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError as exc:
+        print(f"newsops replay: --from/--to: {exc} (expected YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    with local_runtime() as rt:
+        try:
+            outcome = replay(rt, task=args.task, model_version=args.model_version,
+                             date_from=date_from, date_to=date_to, source=args.source,
+                             parallel=args.parallel, progress=lambda msg: print(msg, flush=True))
+        except ReplayError as exc:
+            print(f"newsops replay: {exc}", file=sys.stderr)
+            return 2
+    ok = len(outcome.items) - len(outcome.failed)
+    print(f"replay of {outcome.task} {outcome.model_version}: {ok}/{len(outcome.items)} runs ok"
+          + ("; search their results with `newsops search --replays`" if ok else ""))
+    return 1 if outcome.failed else 0
+
+
 def _search(args: argparse.Namespace) -> int:
     from chalicelib.search.api import InvalidSearchParams, parse_search_params, result_to_json
     from newsops.local import local_runtime
@@ -209,6 +257,8 @@ def _search(args: argparse.Namespace) -> int:
     params = {n: str(getattr(args, n)) for n in names if getattr(args, n) not in (None, "")}
     if args.facets:
         params["facets"] = "true"
+    if args.replays:
+        params["replays"] = "true"
     try:
         query = parse_search_params(params)
     except InvalidSearchParams as exc:
@@ -226,6 +276,10 @@ def _search(args: argparse.Namespace) -> int:
         category = (hit.get("category") or {}).get("label") or "-"
         print(f"  {hit['id']}  [{category}]  {hit.get('title', '')}")
         print(f"      {hit.get('source') or ''}  {hit.get('published') or ''}  {companies}")
+        if args.replays:
+            versions = ", ".join(f"{t} {v}" for t, v in sorted((hit.get("models") or {}).items()))
+            what = f"replay of {hit['replay_of']}" if hit.get("replay_of") else "production"
+            print(f"      {what}: run {hit.get('run_id') or '-'}, models {versions or '-'}")
     for name, buckets in result["facets"].items():
         print(f"{name}: " + ", ".join(f"{b['key']} ({b['count']})" for b in buckets[:10]))
     return 0

@@ -101,6 +101,8 @@ def build() -> dict[str, Any]:
                 _query("offset", {"type": "integer", "minimum": 0, "maximum": 9999, "default": 0}, "first hit"),
                 _query("facets", {"type": "boolean", "default": False},
                        "also count top companies, categories, sources and articles per day"),
+                _query("replays", {"type": "boolean", "default": False},
+                       "also return replay runs' results (newsops replay; each names its run and models)"),
             ],
             "responses": {"200": _json_response("SearchResponse", "matching articles"), "400": bad}}},
         "/dashboard/data": {"get": {

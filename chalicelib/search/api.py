@@ -39,6 +39,7 @@ class SearchParams(BaseModel):
     size: int = Field(default=10, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=MAX_WINDOW - 1)
     facets: bool = False
+    replays: bool = Field(default=False, description="also return replay runs' results (newsops replay)")
 
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
@@ -98,7 +99,7 @@ def parse_search_params(params: Mapping[str, str] | None) -> SearchQuery:
     return SearchQuery(
         text=p.q, company=p.company, category=p.category, source=p.source, language=p.language,
         run_id=p.run_id, date_from=p.date_from, date_to=p.date_to, similar_to=p.similar_to,
-        size=p.size, offset=p.offset, facets=p.facets,
+        size=p.size, offset=p.offset, facets=p.facets, replays=p.replays,
     )
 
 

@@ -36,6 +36,9 @@ class SearchQuery:
     size: int = 10
     offset: int = 0
     facets: bool = False
+    # Replay runs (``newsops replay``) index their results beside production's; they show only
+    # when asked for, or when the query names the run.
+    replays: bool = False
 
 
 @dataclass

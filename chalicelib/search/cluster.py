@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chalicelib import keys
 from chalicelib.search import mapping
 from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
 from chalicelib.search.bulk import Action, BulkPolicy, run_bulk
@@ -46,6 +47,8 @@ def filter_clauses(q: SearchQuery) -> list[dict[str, Any]]:
             # Whole days, both ends included: published is a timestamp, so stop before the next day.
             bounds["lt"] = (q.date_to + timedelta(days=1)).isoformat()
         clauses.append({"range": {"published": bounds}})
+    if not q.replays and not q.run_id:
+        clauses.append({"bool": {"must_not": [{"prefix": {"run_id": keys.REPLAY_RUN_PREFIX}}]}})
     return clauses
 
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 
+from chalicelib import keys
 from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
 from chalicelib.search.bulk import batched
 from chalicelib.search.document import (
@@ -347,6 +348,9 @@ class LocalSearchIndex(SearchIndex):
         if q.date_to:
             where.append(f"{col}published < ?")
             params.append((q.date_to + timedelta(days=1)).isoformat())
+        if not q.replays and not q.run_id:
+            where.append(f"({col}run_id IS NULL OR substr({col}run_id, 1, ?) != ?)")
+            params += [len(keys.REPLAY_RUN_PREFIX), keys.REPLAY_RUN_PREFIX]
         return where, params
 
     def search(self, query: SearchQuery) -> SearchResult:
