@@ -188,3 +188,21 @@ def test_visible_gpus_follow_the_environment_the_worker_gets():
     assert visible_gpus({"NEWSOPS_DEVICE": "cpu"}, 2) == 0
     assert visible_gpus({}, 0) == 0
     assert machine_gpus() >= 0
+
+
+def test_the_readmes_per_million_figures_follow_the_table_and_the_benchmarks():
+    """The README's dollar figures are arithmetic on prices.json and bench/results: they move
+    together, or this fails."""
+    from chalicelib.cost import per_million_articles
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    prices = load_prices()
+    p5 = prices.instances["p5.48xlarge"]
+    assert f"`as_of` {prices.as_of.isoformat()}" in readme
+    assert f"${p5.on_demand_per_hour:.2f}/h for {p5.gpus} H100, so ${p5.on_demand_per_hour / p5.gpus:.2f}" in readme
+    for bench in ("infer_gpu_minilm", "infer_gpu_bert_base"):
+        rate = json.loads((REPO / "bench" / "results" / f"{bench}.json").read_text())["metrics"][
+            "texts_per_s_all_tasks"]
+        assert f"{rate} texts/s" in readme, bench
+        gpu = per_million_articles(rate, p5)
+        assert f"= ${gpu:.2f}" in readme, (bench, gpu)
