@@ -166,6 +166,8 @@ def _attempt_summary(run: RunRecord, rt: Runtime) -> dict[str, Any]:
         "execution_status": execution.status if execution else None,
         "error": (execution.error if execution else None) or run.detail.get("attempt_error"),
     }
+    if run.detail.get("attempt_plan"):
+        summary["rerun"] = run.detail["attempt_plan"].get("rerun") or {}
     try:
         report = RunReport.model_validate_json(rt.store.get(keys.report(run.run_id)))
     except (KeyError, ValueError):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from chalice.test import Client
 
 from chalicelib import keys
 from chalicelib.factory import build_runtime, set_runtime
@@ -91,6 +92,20 @@ def test_a_retry_reruns_only_the_missing_chunks_and_gives_the_uninterrupted_resu
     alerts = rt.alerts.read()
     assert any(a["severity"] == "error" and rid in a["subject"] for a in alerts)
     assert any(a["severity"] == "resolved" and a.get("run_id") == rid for a in alerts), alerts
+
+    # The API and the dashboard show both attempts.
+    import app
+
+    with Client(app.app) as client:
+        detail = json.loads(client.http.get(f"/runs/{rid}").body)
+        data = json.loads(client.http.get("/dashboard/data").body)
+    assert detail["run"]["attempt"] == 2
+    assert [(a["attempt"], a["execution"], a["state"]) for a in detail["attempts"]] == [
+        (1, rid, "FAILED"), (2, f"{rid}-r1", "SUCCEEDED")]
+    assert detail["attempts"][0]["problems"] and detail["attempts"][1]["rerun"] == {
+        t: len(c) for t, c in missing.items() if c}
+    assert detail["execution"]["status"] == "SUCCEEDED"  # the current attempt's execution
+    assert [p["attempts"] for p in data["runs"] if p["run_id"] == rid] == [2]
 
     with pytest.raises(RetryRefused, match="succeeded"):
         retry_run(rid, rt)

@@ -55,7 +55,7 @@ def dashboard_data(rt: Runtime, *, window_days: int = 14, runs: int = 50,
         points.append(RunPoint(run_id=run.run_id, created=run.created,
                                duration_s=round(run.ended - run.created, 3) if run.ended else None,
                                state=run.state, verdict=run.verdict,
-                               articles=int(articles.get("valid", 0) or 0),
+                               articles=int(articles.get("valid", 0) or 0), attempts=run.attempt,
                                cost=_number(cost.get("total")),
                                cost_per_1k_articles=_number(cost.get("per_1k_articles")),
                                currency=cost.get("currency")))

@@ -39,6 +39,27 @@ class RunSummary(_Out):
     articles: dict[str, int]
     chunks: int | None
     tasks: list[str]
+    attempt: int = Field(default=1, description="1, or the number of the retry attempt now current "
+                                                "(newsops run --retry)")
+    replay: dict[str, str] | None = Field(default=None, description="set for a replay run: task, "
+                                                                     "model_version, source, archived")
+
+
+class AttemptInfo(_Out):
+    """One attempt of a run: the first is the run as ingest started it, each retry adds one."""
+
+    attempt: int
+    execution: str
+    state: str
+    verdict: str | None = None
+    started: float | None = None
+    ended: float | None = None
+    execution_status: str | None = None
+    error: str | None = None
+    problems: list[str] = Field(default_factory=list)
+    note: str | None = None
+    rerun: dict[str, int] = Field(default_factory=dict, description="task -> chunks this attempt ran "
+                                                                    "again (retries only)")
 
 
 class RunsPage(_Out):
@@ -176,6 +197,7 @@ class RunDetail(_Out):
     lineage: dict[str, Any] = Field(description="input (uri, etag, version), code version, image, "
                                                 "model versions")
     findings: list[OpenFinding]
+    attempts: list[AttemptInfo] = Field(default_factory=list, description="every attempt, oldest first")
     cost: RunCost | None = Field(default=None, description="estimated cost of the run (report)")
     cost_error: str | None = Field(default=None, description="why the report has no cost")
 
@@ -197,6 +219,7 @@ class RunPoint(_Out):
     state: str
     verdict: str | None
     articles: int
+    attempts: int = 1
     cost: float | None = Field(default=None, description="estimated cost of the run, in currency")
     cost_per_1k_articles: float | None = None
     currency: str | None = None

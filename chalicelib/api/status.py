@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib import keys
 from chalicelib.api.models import (
+    AttemptInfo,
     ChunkState,
     CrawlInfo,
     ExecutionInfo,
@@ -59,7 +60,26 @@ def run_summary(run: RunRecord) -> RunSummary:
         created=run.created, ended=run.ended,
         duration_s=round(run.ended - run.created, 3) if run.ended else None,
         articles={k: int(v) for k, v in articles.items() if isinstance(v, int | float)},
-        chunks=run.detail.get("chunks"), tasks=[str(t) for t in run.detail.get("tasks") or []])
+        chunks=run.detail.get("chunks"), tasks=[str(t) for t in run.detail.get("tasks") or []],
+        attempt=run.attempt, replay={k: str(v) for k, v in (run.detail.get("replay") or {}).items()} or None)
+
+
+def run_attempts(run: RunRecord) -> list[AttemptInfo]:
+    """The attempts the ledger kept (chalicelib/retry.py), then the current one."""
+    out: list[AttemptInfo] = []
+    for a in run.detail.get("attempts") or []:
+        out.append(AttemptInfo(
+            attempt=int(a.get("attempt", len(out) + 1)), execution=str(a.get("execution") or run.run_id),
+            state=str(a.get("state") or "FAILED"), verdict=a.get("verdict"), started=a.get("started"),
+            ended=a.get("ended"), execution_status=a.get("execution_status"), error=a.get("error"),
+            problems=[str(p) for p in a.get("problems") or []], note=a.get("note"),
+            rerun=a.get("rerun") or {}))
+    plan = run.detail.get("attempt_plan") or {}
+    out.append(AttemptInfo(
+        attempt=run.attempt, execution=run.execution, state=run.state, verdict=run.verdict,
+        started=run.detail.get("attempt_started", run.created), ended=run.ended,
+        rerun={str(k): int(v) for k, v in (plan.get("rerun") or {}).items()}))
+    return out
 
 
 def list_runs(rt: Runtime, *, state: str | None, limit: int, before: float | None) -> RunsPage:
@@ -194,7 +214,7 @@ def run_detail(rt: Runtime, run_id: str, *, chunk_offset: int = 0, chunk_limit: 
         report=ReportInfo(verdict=report.verdict, problems=report.problems[:100], indexed=report.indexed,
                           index_failed=report.index_failed, finished=report.finished.isoformat())
         if report else None,
-        lineage=lineage, findings=open_findings(rt, run_id),
+        lineage=lineage, findings=open_findings(rt, run_id), attempts=run_attempts(run),
         cost=report.cost if report else None, cost_error=report.cost_error if report else None)
 
 
