@@ -301,6 +301,7 @@ def _crawl(sources_file: Path | None, budget_s: float) -> int:
 
 
 def _status(run_id: str | None, limit: int) -> int:
+    from chalicelib.api.status import run_attempts
     from newsops.local import local_runtime
 
     with local_runtime() as rt:
@@ -310,13 +311,16 @@ def _status(run_id: str | None, limit: int) -> int:
                 print(f"no run {run_id}", file=sys.stderr)
                 return 1
             try:
-                print(rt.store.get(keys.report(run_id)).decode())
+                doc = json.loads(rt.store.get(keys.report(run_id)))
             except KeyError:
-                print(json.dumps({"run_id": run.run_id, "state": run.state, "detail": run.detail}, indent=2))
+                doc = {"run_id": run.run_id, "state": run.state, "detail": run.detail}
+            doc["attempts"] = [a.model_dump(exclude_none=True) for a in run_attempts(run)]
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
+        print(f"{'created (UTC)':<19}  {'state':<9}  {'verdict':<8}  {'attempt':<7}  run id")
         for run in rt.ledger.list_runs(limit=limit):
             created = datetime.fromtimestamp(run.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            print(f"{created}  {run.state:<9}  {run.verdict or '-':<8}  {run.run_id}")
+            print(f"{created}  {run.state:<9}  {run.verdict or '-':<8}  {run.attempt:<7}  {run.run_id}")
         return 0
 
 

@@ -48,7 +48,7 @@ def _uninterrupted_results(tmp_path: Path) -> dict[str, bytes]:
 
 
 def test_a_retry_reruns_only_the_missing_chunks_and_gives_the_uninterrupted_results(
-        make_runtime, monkeypatch, tmp_path):
+        make_runtime, monkeypatch, tmp_path, capsys):
     expected = _uninterrupted_results(tmp_path)
     count = tmp_path / "executions.txt"
     monkeypatch.setenv("NEWSOPS_FAKE_COUNT_FILE", str(count))
@@ -109,6 +109,13 @@ def test_a_retry_reruns_only_the_missing_chunks_and_gives_the_uninterrupted_resu
 
     with pytest.raises(RetryRefused, match="succeeded"):
         retry_run(rid, rt)
+
+    monkeypatch.setenv("NEWSOPS_HOME", str(rt.settings.home))
+    monkeypatch.setenv("NEWSOPS_TASKS_FILE", str(rt.settings.tasks_file))
+    capsys.readouterr()
+    assert cli_main(["status", rid]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["verdict"] == "ok" and [a["state"] for a in shown["attempts"]] == ["FAILED", "SUCCEEDED"]
 
 
 def test_a_run_with_nothing_missing_but_a_failed_index_reruns_no_job(make_runtime, monkeypatch, tmp_path):
