@@ -64,6 +64,44 @@ def prepare_request(store: ObjectStore, task: str, data: Path, *, dev: Path | No
     return request
 
 
+def dev_data(data: Path, *, dev: Path | None, dev_fraction: float | None) -> tuple[bytes, str, int] | None:
+    """The dev split a training scores on, as a labelled file: (bytes, name, texts); None without one."""
+    from newsops_batch.labelled import load, split_by_group
+
+    if dev is not None:
+        return dev.read_bytes(), dev.name, len(load(dev).texts)
+    if dev_fraction is None:
+        return None
+    _train, held_out = split_by_group(load(data), dev_fraction)
+    lines = [json.dumps({"text": t.text, "entities": [{"span": [s.start, s.end], "type": s.type}
+                                                      for s in t.spans],
+                         "curid": t.group, "language": t.language}, ensure_ascii=False)
+             for t in held_out.texts]
+    return ("\n".join(lines) + "\n").encode(), f"{data.stem}-dev{dev_fraction:g}.jsonl", len(lines)
+
+
+def register_dev_data(rt: Any, task: str, data: Path, *, dev: Path | None, dev_fraction: float | None,
+                      source: str, out: Any = sys.stdout) -> None:
+    """Make the training's dev split the task's evaluation data (what ``newsops model promote``
+    scores candidates on) when the task has none yet; a registered file is never replaced
+    behind the user's back, since every later candidate is compared on it."""
+    from chalicelib import registry
+
+    split = dev_data(data, dev=dev, dev_fraction=dev_fraction)
+    if split is None:
+        return
+    raw, name, texts = split
+    current = registry.evaluation_data(rt.store, task)
+    if current is None:
+        record = registry.set_evaluation_data(rt.store, task, raw, file=name, texts=texts,
+                                              source=source, clock=rt.clock)
+        print(f"  evaluation data of {task}: {record.file} ({record.texts} texts); promotions to prod "
+              "are scored on it", file=out, flush=True)
+    elif current.sha256 != hashlib.sha256(raw).hexdigest():
+        print(f"  evaluation data of {task} stays {current.file} (sha256 {current.sha256[:12]}…); "
+              f"`newsops model eval-data {task} FILE` replaces it", file=out, flush=True)
+
+
 def follow_log(path_of: Any, stop: threading.Event, out: Any = sys.stdout) -> None:
     """Print the training job's epoch lines as they are written (local backend)."""
     seen = 0
@@ -137,6 +175,8 @@ def train_command(args: Any) -> int:
         except LabelledDataError as exc:
             print(f"newsops train: {exc}", file=sys.stderr)
             return 2
+        register_dev_data(rt, task, args.data, dev=args.dev, dev_fraction=args.dev_fraction,
+                          source=f"newsops train {request.train_id}")
         started = time.monotonic()
         print(f"training {request.train_id} ({args.schedule} schedule, seed {args.seed}) on {args.data}",
               flush=True)
@@ -180,6 +220,8 @@ def ensure_task_model(rt: Any, task_name: str = "companies", *, out: Any = sys.s
     request = prepare_request(rt.store, task, SHIPPED_DATA / "train.jsonl", dev=SHIPPED_DATA / "dev.jsonl",
                               dev_fraction=None, schedule="short", seed=0, epochs=None, promote=True,
                               now=rt.clock.utcnow())
+    register_dev_data(rt, task, SHIPPED_DATA / "train.jsonl", dev=SHIPPED_DATA / "dev.jsonl",
+                      dev_fraction=None, source=f"make demo {request.train_id}", out=out)
     execution, log_dir = train_locally(rt, request, out)
     if execution.status != "SUCCEEDED":
         raise RuntimeError(f"training {request.train_id} {execution.status}: {execution.error} "

@@ -1,0 +1,216 @@
+"""Compare, gate, rollback and history, with two real char-ner versions trained on the fixture.
+
+``good`` is trained for 6 epochs, ``bad`` for 4 (same data and seed): on the 50 fixture
+sentences the first finds about twice as many company names (法人名 F1 about 0.33 vs 0.17).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from newsops_batch.charner import training
+from newsops_batch.labelled import load
+
+from chalicelib import keys, registry
+from chalicelib.clock import ManualClock
+from chalicelib.factory import build_store
+from chalicelib.schema import RunManifest
+from chalicelib.settings import Settings
+from newsops.cli import main
+from newsops.modelcli import run_model
+from tests.conftest import fake_task
+from tests.pipeline_support import jsonl_gz, put_incoming
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ner50.jsonl"
+COMPANIES = {"name": "companies", "kind": "char-ner", "model": "registry:companies", "model_version": "prod",
+             "languages": ["ja"], "options": {"types": ["法人名"]}}
+# Far from the real clock on purpose: the history must show this clock's times, not the wall's.
+T0 = datetime(2031, 5, 2, 8, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """Each version's files and its model card, scored on the fixture as the Evaluate step of
+    ``newsops train`` scores a dev file (trainjob.run_evaluate / run_register)."""
+    from newsops_batch.charner import artifact
+
+    root = tmp_path_factory.mktemp("models")
+    data = load(FIXTURE)
+    out = {}
+    for name, epochs in (("good", 6), ("bad", 4)):
+        result = training.train(data, None, root / name, schedule="short", epochs=epochs, seed=0)
+        report = training.evaluate_tagger(artifact.load(root / name), data).as_dict(model_version=name)
+        card = {**result.card, "evaluation": {"data": str(FIXTURE), "data_sha256": data.sha256,
+                                              "texts": report["texts"], "types": report["types"],
+                                              "overlap": report["overlap"], "micro": report["micro"]}}
+        out[name] = (root / name, card)
+    return out
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: dict[str, tuple[Path, dict]]) -> Path:
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps({"tasks": [COMPANIES]}))
+    monkeypatch.setenv("NEWSOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEWSOPS_TASKS_FILE", str(tasks))
+    monkeypatch.setenv("NEWSOPS_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("NEWSOPS_ACTOR", "alice")
+    store = build_store(Settings())
+    for name, (path, card) in models.items():
+        registry.push_model(store, path, task="companies", version=name, card=card)
+    return tmp_path / "home"
+
+
+def prod(store) -> str:
+    pointer = registry.stage_pointer(store, "companies", "prod")
+    return pointer.version if pointer else ""
+
+
+def test_promote_refuses_a_worse_candidate_force_accepts_it_rollback_restores_and_history_shows_all(
+        home: Path, models: dict[str, tuple[Path, dict]], capsys: pytest.CaptureFixture[str]) -> None:
+    store = build_store(Settings())
+    clock = ManualClock(T0)
+    assert run_model(["promote", "companies", "good", "--reason", "first model"], clock=clock) == 0
+    assert prod(store) == "good"
+    capsys.readouterr()
+
+    # No evaluation data yet: refused, and the message says how to register some.
+    clock.advance(3600)
+    assert run_model(["promote", "companies", "bad"], clock=clock) == 1
+    assert "newsops model eval-data companies FILE" in capsys.readouterr().err
+    assert run_model(["eval-data", "companies", str(FIXTURE)], clock=clock) == 0
+    assert "50 texts" in capsys.readouterr().out
+
+    assert run_model(["promote", "companies", "bad"], clock=clock) == 1
+    err = capsys.readouterr().err
+    assert "refused" in err and "scores worse than prod" in err and "--force --reason" in err
+    assert "candidate bad" in err and "prod good" in err
+    assert prod(store) == "good"
+
+    # --force alone is a usage error; with a reason it promotes and records the gate's scores.
+    assert run_model(["promote", "companies", "bad", "--force"], clock=clock) == 2
+    assert "--force needs --reason" in capsys.readouterr().err
+    clock.advance(60)
+    assert run_model(["promote", "companies", "bad", "--force", "--reason", "hotfix for a crash",
+                      "--by", "bob"], clock=clock) == 0
+    assert "gate refused, forced" in capsys.readouterr().out
+    assert prod(store) == "bad"
+
+    clock.advance(60)
+    assert run_model(["rollback", "companies", "--reason", "F1 dropped on the dev data"], clock=clock) == 0
+    assert "rolled back from bad to good" in capsys.readouterr().out
+    assert prod(store) == "good"
+    assert run_model(["rollback", "companies"], clock=clock) == 1  # nothing before the first model
+    assert "no earlier one" in capsys.readouterr().err
+
+    assert run_model(["history", "companies", "--json"], clock=clock) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["action"], e["version"], e["previous"], e["forced"]) for e in events] == [
+        ("promote", "good", None, False), ("promote", "bad", "good", True), ("rollback", "good", "bad", False)]
+    assert [e["by"] for e in events] == ["alice", "bob", "alice"]
+    assert [e["reason"] for e in events] == ["first model", "hotfix for a crash", "F1 dropped on the dev data"]
+    assert [datetime.fromisoformat(e["at"]) for e in events] == [
+        T0, T0 + timedelta(seconds=3660), T0 + timedelta(seconds=3720)]
+    gate = events[1]["gate"]
+    assert gate["passed"] is False and gate["data_file"] == FIXTURE.name
+    assert gate["candidate"]["f1"] < gate["production"]["f1"]
+    # Both cards were scored on exactly the registered file: their counts are the scores.
+    for side, version in (("candidate", "bad"), ("production", "good")):
+        company = models[version][1]["evaluation"]["types"]["法人名"]
+        assert gate[side]["source"] == "both from their model cards"
+        assert (gate[side]["tp"], gate[side]["fp"], gate[side]["fn"]) == (
+            company["tp"], company["fp"], company["fn"])
+
+    assert main(["model", "history", "companies"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert "promote (forced)" in lines[2] and "bob: hotfix for a crash" in lines[2]
+    assert "2031-05-02 09:31:00" in lines[2] and "vs" in lines[2]
+    assert "rollback" in lines[3] and "alice: F1 dropped" in lines[3]
+
+
+def test_a_better_candidate_passes_the_gate(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["model", "promote", "companies", "bad"]) == 0
+    assert main(["model", "eval-data", "companies", str(FIXTURE)]) == 0
+    assert main(["model", "promote", "companies", "good", "--reason", "better F1"]) == 0
+    assert "gate: good scores no worse than prod" in capsys.readouterr().out
+    history = registry.history(build_store(Settings()), "companies")
+    assert [(e.version, e.forced, e.by) for e in history] == [("bad", False, "alice"), ("good", False, "alice")]
+
+
+def test_compare_on_a_run_reports_agreement_and_the_companies_added_and_dropped(
+        home: Path, make_runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    # A real run of 50 Japanese articles in 3 chunks (its task is a quick stand-in: compare
+    # reads the run's chunks, not its results).
+    rt = make_runtime(tasks=[fake_task("fake")], chunk_size=20)  # the same home as the CLI's
+    texts = load(FIXTURE).texts
+    articles = [{"url": f"https://news.example/ja/{i}", "title": f"記事{i}", "body": t.text, "language": "ja"}
+                for i, t in enumerate(texts)]
+    _, rid = put_incoming(rt, "ja.jsonl.gz", jsonl_gz(articles))
+    manifest = RunManifest.model_validate_json(rt.store.get(keys.manifest(rid)))
+    assert len(manifest.chunks) == 3
+    registry.promote(rt.store, "companies", "good")
+
+    assert main(["model", "compare", "companies", "bad", "--run", rid, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["candidate"]["version"] == "bad" and report["baseline"]["version"] == "good"
+    assert report["inputs"]["chunks"] == 3 and report["items"] == report["compared"] == 50
+    spans, companies = report["spans"], report["companies"]
+    assert 0 < spans["exact"] < spans["baseline"]  # they agree on some spans, not all
+    assert 0.0 < spans["exact_f1"] < 1.0
+    assert companies["baseline"] > companies["candidate"]  # the better model finds more names
+    assert companies["dropped"]["mentions"] == companies["baseline"] - companies["both"] > 0
+    assert companies["added"]["mentions"] == companies["candidate"] - companies["both"]
+    for entry in companies["dropped"]["top"]:
+        assert entry["count"] >= 1 and entry["examples"]
+        assert entry["name"] in entry["examples"][0]["context"]  # quoted from its article
+
+    assert main(["model", "compare", "companies", "bad", "--run", rid, "--limit-chunks", "1"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "run " + rid + " (1 of 3 chunks)" in out and "20 inputs: 20 compared" in out
+    assert "exact span agreement F1" in out and "companies dropped (baseline only)" in out
+    assert "compared 1/1 chunks, 20 articles" in captured.err  # progress
+
+    assert main(["model", "compare", "companies", "good", "--run", rid]) == 1
+    assert "same version" in capsys.readouterr().err
+    assert main(["model", "compare", "companies", "bad", "--run", "no-such-run"]) == 1
+    assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_compare_on_labelled_data_gives_evaluate_scores_and_the_gate_evaluates_other_data(
+        home: Path, models: dict[str, tuple[Path, dict]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["model", "compare", "companies", "bad", "--against", "good", "--data", str(FIXTURE),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["items"] == 50 and report["inputs"]["data_sha256"] == load(FIXTURE).sha256
+    # The evaluation is newsops evaluate's (taskeval), which the Evaluate step's card agrees with.
+    evaluation = report["evaluation"]
+    assert evaluation["baseline"]["model_version"] == "good"
+    assert evaluation["baseline"]["types"] == models["good"][1]["evaluation"]["types"]
+    assert evaluation["candidate"]["types"] == models["bad"][1]["evaluation"]["types"]
+
+    # Evaluation data no card was scored on: the gate scores both versions now.
+    subset = tmp_path / "first30.jsonl"
+    subset.write_text("".join(FIXTURE.read_text(encoding="utf-8").splitlines(keepends=True)[:30]),
+                      encoding="utf-8")
+    assert main(["model", "promote", "companies", "good"]) == 0
+    assert main(["model", "eval-data", "companies", str(subset)]) == 0
+    capsys.readouterr()
+    assert main(["model", "promote", "companies", "bad", "--force", "--reason", "try it"]) == 0
+    gate = registry.history(build_store(Settings()), "companies")[-1].gate
+    assert gate["candidate"]["source"] == "both evaluated now" and gate["data_file"] == "first30.jsonl"
+    gold = load(subset).span_count("法人名")
+    for side in ("candidate", "production"):
+        assert gate[side]["tp"] + gate[side]["fn"] == gold
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "x", "entities": [{"span": [0, 5], "type": "法人名"}]}\n')
+    assert main(["model", "compare", "companies", "bad", "--data", str(broken)]) == 2
+    assert "line 1" in capsys.readouterr().err
+    assert main(["model", "eval-data", "companies", str(broken)]) == 2
+    assert registry.evaluation_data(build_store(Settings()), "companies").file == "first30.jsonl"
