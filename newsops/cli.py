@@ -316,6 +316,13 @@ def _status(run_id: str | None, limit: int) -> int:
                 doc = {"run_id": run.run_id, "state": run.state, "detail": run.detail}
             doc["attempts"] = [a.model_dump(exclude_none=True) for a in run_attempts(run)]
             print(json.dumps(doc, indent=2, ensure_ascii=False))
+            if "verdict" in doc:
+                from chalicelib.schema import RunReport
+                from newsops.summary import cost_lines
+
+                # Readable cost lines for a person; stdout stays one JSON document.
+                report = RunReport.model_validate({k: v for k, v in doc.items() if k != "attempts"})
+                print("\n".join(cost_lines(report)), file=sys.stderr)
             return 0
         print(f"{'created (UTC)':<19}  {'state':<9}  {'verdict':<8}  {'attempt':<7}  run id")
         for run in rt.ledger.list_runs(limit=limit):

@@ -323,7 +323,7 @@ REQUIRED_ACTIONS = {
     "ingest": {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem",
                "states:StartExecution", "states:DescribeExecution", "sqs:SendMessage"},
     "index": {"s3:GetObject", "dynamodb:UpdateItem"},
-    "verify": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
+    "verify": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem", "batch:ListJobs", "batch:DescribeJobs"},
     "cleanup": {"batch:ListJobs", "batch:TerminateJob", "s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
     "crawl": {"s3:PutObject", "dynamodb:PutItem", "dynamodb:GetItem"},
     "verifier": {"batch:ListJobs", "batch:TerminateJob", "sns:Publish", "s3:GetObject", "dynamodb:Query"},
