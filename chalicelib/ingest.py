@@ -88,7 +88,7 @@ def ingest_object(key: str, etag: str, rt: Runtime, *, size: int = 0,
     try:
         # Resolved before the claim: a missing or corrupt model blocks the run without using
         # up its id, so `newsops run KEY` (or a redelivery) starts it once the model is fixed.
-        models = pin_models(rt.store, specs)
+        models = with_package_pins(pin_models(rt.store, specs), specs)
     except RegistryError as exc:
         rt.alerts.publish(Alert(
             subject=f"newsops run blocked: model not available for {key.rsplit('/', 1)[-1]}",
@@ -144,7 +144,7 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
         input=InputRef(uri=rt.store.uri(key), key=key, etag=etag, version=version, size=size),
         chunk_size=chunk_size, chunks=split.chunks, articles=split.counts,
         tasks=specs, code_version=code_version(), image=image_ref(),
-        models=with_package_pins(models, specs), replay=replay,
+        models=models, replay=replay,
     )
     rt.store.put(keys.manifest(rid), manifest.model_dump_json(indent=2).encode())
     payload = execution_input(rt, rid, len(split.chunks), specs=specs)

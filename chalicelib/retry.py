@@ -70,6 +70,7 @@ def chunk_is_done(rt: Runtime, manifest: RunManifest, spec: TaskSpec, index: int
         return False
     return (meta.get("input_sha256") == chunk.sha256
             and meta.get("model_version") == pinned_model_version(manifest, spec)
+            and meta.get("model_sha256", "") == (manifest.models.get(spec.name) or {}).get("sha256", "")
             and accounted == chunk.records)
 
 
