@@ -11,21 +11,23 @@ from pathlib import Path
 from chalicelib import keys
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsops", description="Event-driven MLOps pipeline for business news.")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and the full traceback of a configuration error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="generate a sample batch and run it through the whole pipeline")
-    p.add_argument("--articles", type=int, default=240)
-    p.add_argument("--chunk-size", type=int, default=40)
+    p.add_argument("--articles", type=int, default=240, help="articles in the generated batch (default 240)")
+    p.add_argument("--chunk-size", type=int, default=40,
+                   help="articles per chunk, so the demo shows an array job (default 40)")
     p.add_argument("--seed", type=int, default=None, help="sample seed (default: a new one per demo)")
     p.add_argument("--no-crawl", action="store_true",
                    help="put a generated batch directly instead of crawling the sample site")
 
     p = sub.add_parser("ingest", help="put a .jsonl.gz file under incoming/: this triggers a run")
-    p.add_argument("file", type=Path)
-    p.add_argument("--batch-id", help="default: the file name")
+    p.add_argument("file", type=Path, help="gzip JSON lines, one article per line (README: the input format)")
+    p.add_argument("--batch-id", help="name of the object under incoming/YYYY-MM-DD/ (default: the file name)")
 
     p = sub.add_parser("run", help="start the run of an object already under incoming/ (by key), "
                                    "or retry a run that failed (--retry RUN_ID)",
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                                    "interrupted run: only the chunks without a verified result run "
                                    "again, and the ledger keeps every attempt.")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("key", nargs="?", help="object key under incoming/")
+    what.add_argument("key", nargs="?", help="object key under incoming/, e.g. "
+                                             "incoming/2026-12-06/batch.jsonl.gz (see `newsops status`)")
     what.add_argument("--retry", metavar="RUN_ID", help="start the next attempt of this run")
 
     p = sub.add_parser("replay", help="reprocess archived batches with a task's model version, "
@@ -48,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", required=True, help="task name in the task config, e.g. companies")
     p.add_argument("--model-version", metavar="V",
                    help="registry version or stage (default: the task's configured version)")
-    p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD",
+                   help="first day of archived batches (incoming/YYYY-MM-DD/ or raw/YYYY/MM/DD/)")
+    p.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD",
+                   help="last day, included (at most 366 days after --from)")
     p.add_argument("--source", choices=["incoming", "raw"], default="incoming",
                    help="incoming: the batches as ingested; raw: the crawler's archived HTML, "
                         "extracted again with the current extractor")
@@ -62,15 +67,17 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("search", help="search the indexed articles (text, filters, facets, similar)")
     p.add_argument("q", nargs="?", default="", help="full-text query (English or Japanese)")
-    p.add_argument("--company")
-    p.add_argument("--category")
-    p.add_argument("--source")
-    p.add_argument("--language")
-    p.add_argument("--run-id")
-    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
-    p.add_argument("--similar", dest="similar_to", metavar="ARTICLE_ID", help="articles similar to this one")
-    p.add_argument("--size", type=int)
+    p.add_argument("--company", help="articles naming this company (its name or normalized name)")
+    p.add_argument("--category", help="articles of this category (one of the category task's labels)")
+    p.add_argument("--source", help="articles from this source (its name in the sources file)")
+    p.add_argument("--language", help="language code, e.g. en or ja")
+    p.add_argument("--run-id", help="only the documents this run indexed")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="published on or after this day")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="published on or before this day")
+    p.add_argument("--similar", dest="similar_to", metavar="ARTICLE_ID",
+                   help="articles similar to this one (an id from a search hit)")
+    p.add_argument("--size", type=int, help="hits to show, 1 to 100 (default 10)")
+    p.add_argument("--offset", type=int, help="hits to skip first, for the next page (default 0)")
     p.add_argument("--facets", action="store_true", help="top companies, categories, sources, days")
     p.add_argument("--replays", action="store_true",
                    help="also show replay runs' results (each hit names its run and model versions)")
@@ -111,22 +118,48 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     p = sub.add_parser("status", help="recent runs, or one run's report")
-    p.add_argument("run_id", nargs="?")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("run_id", nargs="?", help="a run id from the list (default: list recent runs)")
+    p.add_argument("--limit", type=int, default=10, help="runs to list, newest first (default 10)")
 
     p = sub.add_parser("serve", help="status API and dashboard on 127.0.0.1 for the local data")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="loopback address to bind (default 127.0.0.1; other interfaces are refused)")
     p.add_argument("--schedule", type=float, metavar="SECONDS",
                    help="also run the reaper and the verifier this often")
 
-    sub.add_parser("verify", help="check runs and sources; print the verdict (exit 1 on problems)")
-    sub.add_parser("reap", help="stop jobs whose run is over, orphaned, or over their limit")
+    p = sub.add_parser("verify", help="check runs and sources; print the verdict (exit 1 on problems)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p = sub.add_parser("reap", help="stop jobs whose run is over, orphaned, or over their limit")
+    p.add_argument("--json", action="store_true", help="print what was stopped as JSON")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    from newsops.local import setup_logging
+    from newsops.local import ConfigurationError, setup_logging
 
     setup_logging(args.verbose)
+    try:
+        return _dispatch(args, parser)
+    except ConfigurationError as exc:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"newsops {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`newsops search --json | head`): what it did not read is not
+        # wanted. Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "demo":
         from newsops.demo import run_demo
 
@@ -158,11 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return _status(args.run_id, args.limit)
     if args.command == "serve":
-        from newsops.serve import serve
-
-        return serve(args.host, args.port, schedule_s=args.schedule)
+        return _serve(args)
     if args.command in ("verify", "reap"):
-        return _ops(args.command)
+        return _ops(args.command, as_json=args.json)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -253,7 +284,7 @@ def _search(args: argparse.Namespace) -> int:
     from newsops.local import local_runtime
 
     names = ("q", "company", "category", "source", "language", "run_id", "date_from", "date_to",
-             "similar_to", "size")
+             "similar_to", "size", "offset")
     params = {n: str(getattr(args, n)) for n in names if getattr(args, n) not in (None, "")}
     if args.facets:
         params["facets"] = "true"
@@ -265,11 +296,20 @@ def _search(args: argparse.Namespace) -> int:
         print(f"newsops search: {exc}", file=sys.stderr)
         return 2
     with local_runtime() as rt:
+        unknown = _unknown_search_name(rt, query)
+        if unknown:
+            print(f"newsops search: {unknown}", file=sys.stderr)
+            return 1
         result = result_to_json(rt.search.search(query))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{result['total']} articles ({result['took_ms']:.1f} ms)")
+    shown = len(result["hits"])
+    line = f"{result['total']} articles ({result['took_ms']:.1f} ms)"
+    if shown < result["total"]:
+        line += (f"; showing {query.offset + 1}-{query.offset + shown}: --size N (up to 100) "
+                 f"and --offset {query.offset + shown} for more")
+    print(line)
     for hit in result["hits"]:
         companies = ", ".join(sorted({c.get("normalized") or c.get("name", "")
                                       for c in hit.get("companies") or []}))
@@ -283,6 +323,22 @@ def _search(args: argparse.Namespace) -> int:
     for name, buckets in result["facets"].items():
         print(f"{name}: " + ", ".join(f"{b['key']} ({b['count']})" for b in buckets[:10]))
     return 0
+
+
+def _unknown_search_name(rt: object, query: object) -> str | None:
+    """A category no task can give, or an article that is not indexed, is a mistake to say,
+    not an empty result."""
+    category = getattr(query, "category", None)
+    if category:
+        known = sorted({str(label) for t in rt.tasks.tasks  # type: ignore[attr-defined]
+                        if t.kind in ("zero-shot", "prototype", "text-classification")
+                        for label in (t.options.get("labels") or {})})
+        if known and category not in known:
+            return f"unknown category {category!r}; the category task's labels: {', '.join(known)}"
+    similar = getattr(query, "similar_to", None)
+    if similar and rt.search.get(similar) is None:  # type: ignore[attr-defined]
+        return f"no article {similar!r} in the index (ids are in `newsops search` hits)"
+    return None
 
 
 def _crawl(sources_file: Path | None, budget_s: float) -> int:
@@ -331,18 +387,37 @@ def _status(run_id: str | None, limit: int) -> int:
         return 0
 
 
-def _ops(command: str) -> int:
+def _ops(command: str, *, as_json: bool = False) -> int:
     from chalicelib.ops.reaper import reap
     from chalicelib.ops.verifier import format_verdict, run_verifier
     from newsops.local import local_runtime
+    from newsops.summary import format_reap
 
     with local_runtime() as rt:
         if command == "reap":
-            print(json.dumps(reap(rt).to_doc(), indent=2, default=str))
+            outcome = reap(rt)
+            print(json.dumps(outcome.to_doc(), indent=2, default=str) if as_json else format_reap(outcome))
             return 0
         verdict = run_verifier(rt)
-        print(format_verdict(verdict))
+        print(json.dumps(verdict.to_doc(), indent=2, default=str) if as_json else format_verdict(verdict))
         return 0 if verdict.verdict == "ok" else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import errno
+
+    from newsops.local import ConfigurationError
+    from newsops.serve import serve
+
+    try:
+        return serve(args.host, args.port, schedule_s=args.schedule)
+    except ValueError as exc:  # a non-loopback host, or the AWS backend
+        raise ConfigurationError(str(exc)) from exc
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(f"port {args.port} on {args.host} is in use: pick another "
+                                     "with --port") from exc
+        raise
 
 
 if __name__ == "__main__":

@@ -88,3 +88,16 @@ def cost_lines(report: RunReport) -> list[str]:
                  f"{_money(c.lambda_functions, c.currency)}, Step Functions {_money(c.step_functions, c.currency)}, "
                  f"S3 {_money(c.s3, c.currency)}; {per_1k} per 1,000 articles")
     return lines
+
+
+def format_reap(outcome: Any) -> str:
+    """What ``newsops reap`` prints: the same human form as ``newsops verify``."""
+    stopped = outcome.terminated
+    lines = [f"reaper: {len(stopped)} jobs stopped ({outcome.active} active jobs checked; "
+             f"{outcome.findings.alerts_sent} alerts sent)"]
+    for job in stopped[:20]:
+        verb = "stopped" if job.get("terminated") else "could NOT stop"
+        lines.append(f"  {verb} {job.get('name') or job.get('job_id')} ({job.get('status')})"
+                     f"{' of run ' + job['run_id'] if job.get('run_id') else ''}: {job.get('reason', '')}")
+    lines += [f"  runnable too long: {name}" for name in outcome.runnable_too_long[:20]]
+    return "\n".join(lines)

@@ -22,8 +22,12 @@ class LocalAlertSink(AlertSink):
         line = json.dumps(alert.body(), sort_keys=True, default=str)
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
-        level = logging.INFO if alert.severity in ("info", "resolved") else logging.ERROR
-        log.log(level, "ALERT %s: %s", alert.subject, alert.reason)
+        # A run that went well is news, not an alarm: only warnings and errors say ALERT.
+        if alert.severity in ("info", "resolved"):
+            log.info("notice %s: %s", alert.subject, alert.reason)
+        else:
+            log.log(logging.WARNING if alert.severity == "warning" else logging.ERROR,
+                    "ALERT %s: %s", alert.subject, alert.reason)
 
     def read(self) -> list[dict]:
         if not self.path.exists():
