@@ -182,8 +182,9 @@ def _promote(rt: Any, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def history_lines(events: list[Any]) -> list[str]:
-    out = [f"{'#':>3}  {'when (UTC)':<19}  {'stage':<7} {'action':<16} {'version':<40} {'was':<40} "
-           "by / why / gate"]
+    width = max([len("version"), *(len(e.version) for e in events), *(len(e.previous or "") for e in events)])
+    out = [f"{'#':>3}  {'when (UTC)':<19}  {'stage':<7} {'action':<16} {'version':<{width}}  "
+           f"{'was':<{width}}  by: why; gate"]
     for e in events:
         action = e.action + (" (forced)" if e.forced else "")
         gate = e.gate or {}
@@ -193,8 +194,8 @@ def history_lines(events: list[Any]) -> list[str]:
                       f"{gate['production']['f1']:.4f} on {gate.get('data_file', '?')}")
         elif gate.get("message") and not gate.get("passed", True):
             scores = f"; gate: {gate['message']}"
-        out.append(f"{e.seq:>3}  {e.at:%Y-%m-%d %H:%M:%S}  {e.stage:<7} {action:<16} {e.version:<40} "
-                   f"{e.previous or '-':<40} {e.by or '?'}: {e.reason or '(no reason given)'}{scores}")
+        out.append(f"{e.seq:>3}  {e.at:%Y-%m-%d %H:%M:%S}  {e.stage:<7} {action:<16} {e.version:<{width}}  "
+                   f"{e.previous or '-':<{width}}  {e.by or '?'}: {e.reason or '(no reason given)'}{scores}")
     if len(out) == 1:
         out.append("(no promotions yet)")
     return out

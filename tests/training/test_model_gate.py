@@ -1,18 +1,22 @@
-"""Compare, gate, rollback and history, with two real char-ner versions trained on the fixture.
+"""Compare, gate, rollback and history, with two real char-ner versions.
 
-``good`` is trained for 6 epochs, ``bad`` for 4 (same data and seed): on the 50 fixture
-sentences the first finds about twice as many company names (法人名 F1 about 0.33 vs 0.17).
+``good`` is trained on the 50 fixture sentences for 6 epochs. ``bad`` is the same tagger made
+more reluctant to tag anything (its output bias for "O" raised by 0.5): a real model that finds
+about a third fewer spans, 法人名 F1 about 0.19 against 0.33 on the fixture. Deriving it costs
+no second training run.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from newsops_batch.charner import training
+from newsops_batch.charner import artifact, training
 from newsops_batch.labelled import load
+from safetensors.torch import load_file, save_file
 
 from chalicelib import keys, registry
 from chalicelib.clock import ManualClock
@@ -35,13 +39,16 @@ T0 = datetime(2031, 5, 2, 8, 30, tzinfo=UTC)
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """Each version's files and its model card, scored on the fixture as the Evaluate step of
     ``newsops train`` scores a dev file (trainjob.run_evaluate / run_register)."""
-    from newsops_batch.charner import artifact
-
     root = tmp_path_factory.mktemp("models")
     data = load(FIXTURE)
+    result = training.train(data, None, root / "good", schedule="short", epochs=6, seed=0)
+    shutil.copytree(root / "good", root / "bad")
+    tags = json.loads((root / "bad" / artifact.CONFIG).read_text())["tags"]
+    weights = load_file(root / "bad" / artifact.WEIGHTS)
+    weights["out.bias"][tags.index("O")] += 0.5
+    save_file(weights, root / "bad" / artifact.WEIGHTS)
     out = {}
-    for name, epochs in (("good", 6), ("bad", 4)):
-        result = training.train(data, None, root / name, schedule="short", epochs=epochs, seed=0)
+    for name in ("good", "bad"):
         report = training.evaluate_tagger(artifact.load(root / name), data).as_dict(model_version=name)
         card = {**result.card, "evaluation": {"data": str(FIXTURE), "data_sha256": data.sha256,
                                               "texts": report["texts"], "types": report["types"],
