@@ -120,7 +120,7 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: 
 
     dispatcher = LocalTaskDispatcher(compute, resolve_lambda, alerts)
     workflow = LocalWorkflow(dispatcher, ledger, retry_interval_scale=settings.retry_interval_scale,
-                             clock=clock)
+                             clock=clock, heartbeat_s=settings.heartbeat_s)
 
     def trigger(info: Any) -> None:
         # The local stand-in for S3 -> EventBridge -> Lambda: same event, same handler.

@@ -42,10 +42,20 @@ class Settings(BaseSettings):
     # One attempt of the train step (Batch's attemptDurationSeconds has a minimum of 60 s);
     # evaluate and register are bounded by chalicelib.training.STEP_TIMEOUT_S.
     train_timeout_s: int = Field(default=4 * 3600, ge=60, description="limit of one attempt of the train step")
+    heartbeat_s: float = Field(default=10.0, gt=0, description="how often a local orchestrator "
+                               "records that it is alive; after 3 missed beats its run is reported")
     # Longer than the ingest function's timeout (900 s): a claim this old that never started
     # its run belongs to an ingest that is surely dead, and the next ingest may take it over.
     ingest_lease_s: int = Field(default=960, ge=1, description="age after which a claimed, unstarted run is taken over")
     queue_wait_s: int = Field(default=3600, ge=0, description="allowance for jobs waiting RUNNABLE")
+    # Batch jobs the compute environment runs at once (on the local backend: the workers). A
+    # run's children beyond it wait in waves; the run's and the reaper's limits count them
+    # (chalicelib/joblimits.py). The default MaxvCpus of 16 holds 2 to 4 one-GPU instances of
+    # infra/newsops.yaml's types (4 or 8 vCPUs each): too low only makes those limits later.
+    max_parallel_jobs: int = Field(default=2, ge=1, description="Batch jobs running at once (MaxvCpus / vCPUs per GPU instance)")
+    # Chunks one invocation of the index step handles: its time stays far below Lambda's 15
+    # minutes whatever the run's size (10,000 chunks -> 100 slices, 50,000 articles each at the default chunk size).
+    index_slice_chunks: int = Field(default=100, ge=1, le=10_000, description="chunks per index invocation")
     workers: int = Field(default=0, ge=0, description="local compute processes; 0 = number of cores")
     webhook_url: str = ""
     retry_interval_scale: float = Field(default=1.0, ge=0)

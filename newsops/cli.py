@@ -230,8 +230,10 @@ def _run(key: str) -> int:
         if outcome.status == "duplicate":
             print(f"run {outcome.run_id} already exists for this object (one run per object version)")
             run = rt.ledger.get_run(outcome.run_id or "")
-            if run is not None and run.state == "FAILED" and run.verdict != "rejected":
-                print(f"it failed: `newsops run --retry {run.run_id}` runs its missing chunks again")
+            if run is not None and _resumable(rt, run):
+                # It failed, or its orchestrator died: resume it, keeping the chunks it finished.
+                print(f"it is {run.state} and not running: resuming it (`newsops run --retry {run.run_id}`)")
+                return _retry_in(rt, run.run_id)
             if run is not None and run.state == "CLAIMED":
                 wait = rt.settings.ingest_lease_s - (rt.clock.now() - run.updated)
                 print(f"it is claimed but not started; if its ingest died, `newsops run {key}` "
@@ -239,19 +241,35 @@ def _run(key: str) -> int:
         return print_run_summary(rt, outcome.run_id or "")
 
 
+def _resumable(rt: object, run: object) -> bool:
+    if getattr(run, "verdict", None) == "rejected":
+        return False
+    if getattr(run, "state", None) == "FAILED":
+        return True
+    if getattr(run, "state", None) != "RUNNING":
+        return False
+    execution = rt.workflow.describe(run.execution)  # type: ignore[attr-defined]
+    return execution is None or execution.status != "RUNNING"
+
+
 def _retry(run_id: str) -> int:
-    from chalicelib.retry import RetryRefused, retry_run
     from newsops.local import local_runtime
-    from newsops.summary import print_run_summary
 
     with local_runtime() as rt:
-        try:
-            outcome = retry_run(run_id, rt)
-        except RetryRefused as exc:
-            print(f"newsops run --retry: {exc}", file=sys.stderr)
-            return 1
-        print(outcome.describe())
-        return print_run_summary(rt, run_id)
+        return _retry_in(rt, run_id)
+
+
+def _retry_in(rt: object, run_id: str) -> int:
+    from chalicelib.retry import RetryRefused, retry_run
+    from newsops.summary import print_run_summary
+
+    try:
+        outcome = retry_run(run_id, rt)  # type: ignore[arg-type]
+    except RetryRefused as exc:
+        print(f"newsops run --retry: {exc}", file=sys.stderr)
+        return 1
+    print(outcome.describe())
+    return print_run_summary(rt, run_id)  # type: ignore[arg-type]
 
 
 def _replay(args: argparse.Namespace) -> int:

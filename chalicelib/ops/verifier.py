@@ -27,6 +27,7 @@ from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome, StoredFinding
 from chalicelib.ops.freshness import CrawlSummary, SourceFreshness, last_crawl, source_freshness
 from chalicelib.ops.run_audit import audit_run
+from chalicelib.workflow.base import ORCHESTRATOR_DIED
 
 log = logging.getLogger("newsops.ops.verifier")
 
@@ -148,12 +149,17 @@ def _run_findings(run: RunRecord, rt: Runtime, now: float, later_indexed: int) -
             execution = rt.workflow.describe(run.execution)
             if execution is not None and execution.status != "RUNNING":
                 # The execution is over but the ledger never heard: nobody recorded or alerted it.
+                died = execution.error == ORCHESTRATOR_DIED
                 f = Finding(
                     id=f"{CHECK_FAILED}:{run.run_id}", check=CHECK_FAILED,
-                    subject=f"run died without a verdict: {run.run_id}", run_id=run.run_id,
-                    stage="workflow", reason=f"execution ended {execution.status} "
-                                             f"({execution.error or 'no error'}) but the run is {run.state}",
-                    look_at=_run_look_at(rt, run.run_id), repeat=False, notify_resolved=False)
+                    subject=(f"orchestrator died: {run.run_id}" if died else
+                             f"run died without a verdict: {run.run_id}"), run_id=run.run_id,
+                    stage="workflow",
+                    reason=(f"{execution.cause}; the run is {run.state}{_attempt_note(run)}" if died else
+                            f"execution ended {execution.status} ({execution.error or 'no error'}) "
+                            f"but the run is {run.state}"),
+                    look_at=[*_run_look_at(rt, run.run_id), f"newsops run --retry {run.run_id}"],
+                    repeat=False, notify_resolved=False)
     return [f] if f else []
 
 

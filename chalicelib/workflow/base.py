@@ -6,6 +6,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The error of a local execution whose orchestrator process died (chalicelib/workflow/local.py).
+ORCHESTRATOR_DIED = "newsops.OrchestratorDied"
+
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
 

@@ -7,6 +7,9 @@ Task resources become local actions: ``batch:submitJob.sync`` -> the compute por
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,9 +19,12 @@ from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.asl import Executor, StatesError, TaskContext, states_entered
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import Compute, ExitRule, JobRequest
+from chalicelib.compute.local import process_start_time
 from chalicelib.ledger.base import Ledger
 from chalicelib.workflow import definition as asl_definition
-from chalicelib.workflow.base import Execution, Workflow
+from chalicelib.workflow.base import ORCHESTRATOR_DIED, Execution, Workflow
+
+log = logging.getLogger("newsops.workflow.local")
 
 LambdaResolver = Callable[[str], Callable[[dict[str, Any], Any], Any]]
 
@@ -100,14 +106,20 @@ class LocalTaskDispatcher:
 
 
 class LocalWorkflow(Workflow):
+    """Runs an execution inside the process that starts it (the orchestrator). That process
+    can die (kill -9, a closed laptop): it heartbeats in the ledger, and ``describe`` reports an
+    execution whose orchestrator is gone as ABORTED, so the verifier alerts it within minutes
+    and ``newsops run --retry`` resumes it, instead of a run RUNNING until its 6-hour limit."""
+
     def __init__(self, dispatcher: LocalTaskDispatcher, ledger: Ledger, *,
                  retry_interval_scale: float = 1.0, definition: dict[str, Any] | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, heartbeat_s: float = 10.0) -> None:
         self.definition = definition or asl_definition.load(asl_definition.LOCAL_SUBSTITUTIONS)
         self.dispatcher = dispatcher
         self.ledger = ledger
         self.retry_interval_scale = retry_interval_scale
         self.clock = clock or SYSTEM_CLOCK
+        self.heartbeat_s = heartbeat_s
         self._lock = threading.Lock()
 
     def start(self, run_id: str, payload: dict[str, Any]) -> Execution:
@@ -115,11 +127,22 @@ class LocalWorkflow(Workflow):
             existing = self.describe(run_id)
             if existing is not None:
                 return existing  # as Step Functions: the same name never runs twice
-            self.ledger.put_state("executions", run_id, {"status": "RUNNING", "started": self.clock.now()})
+            doc = {"status": "RUNNING", "started": self.clock.now(), "heartbeat": self.clock.now(),
+                   "host": socket.gethostname(), "pid": os.getpid(),
+                   "pid_started": process_start_time(os.getpid())}
+            self.ledger.put_state("executions", run_id, doc)
         executor = Executor(self.definition, self.dispatcher,
                             retry_interval_scale=self.retry_interval_scale, wall_clock=self.clock.now)
         started = self.clock.now()
-        result = executor.execute(payload, name=run_id)
+        beating = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(run_id, doc, beating), daemon=True,
+                                name=f"newsops-heartbeat-{run_id[:20]}")
+        beat.start()
+        try:
+            result = executor.execute(payload, name=run_id)
+        finally:
+            beating.set()
+            beat.join()
         execution = Execution(name=run_id, status=result.status, started=started, stopped=self.clock.now(),
                               output=result.output, error=result.error, cause=result.cause,
                               states_entered=states_entered(result.history))
@@ -129,10 +152,35 @@ class LocalWorkflow(Workflow):
             "states_entered": execution.states_entered})
         return execution
 
+    def _heartbeat(self, run_id: str, doc: dict[str, Any], stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_s):
+            try:
+                self.ledger.put_state("executions", run_id, {**doc, "heartbeat": self.clock.now()})
+            except Exception:  # noqa: BLE001 - a missed beat is survivable; three are reported
+                log.exception("execution %s: heartbeat not recorded", run_id)
+
+    def _orchestrator_gone(self, doc: dict[str, Any]) -> str | None:
+        """Why the process running a RUNNING execution is known to be dead, or None."""
+        pid, host = doc.get("pid"), doc.get("host")
+        if pid and host == socket.gethostname() and doc.get("pid_started") is not None \
+                and process_start_time(int(pid)) != doc["pid_started"]:
+            return f"its orchestrator process {pid} on {host} has exited"
+        beat = doc.get("heartbeat")
+        if beat is not None and self.clock.now() - float(beat) > 3 * self.heartbeat_s:
+            return (f"its orchestrator's last heartbeat was {self.clock.now() - float(beat):.0f}s ago "
+                    f"(every {self.heartbeat_s:.0f}s)")
+        return None
+
     def describe(self, run_id: str) -> Execution | None:
         doc = self.ledger.get_state("executions", run_id)
         if doc is None:
             return None
+        if doc["status"] == "RUNNING":
+            gone = self._orchestrator_gone(doc)
+            if gone:
+                return Execution(name=run_id, status="ABORTED", started=doc.get("started"),
+                                 stopped=doc.get("heartbeat"), error=ORCHESTRATOR_DIED,
+                                 cause=f"the orchestrator died: {gone}")
         return Execution(name=run_id, status=doc["status"], started=doc.get("started"),
                          stopped=doc.get("stopped"), error=doc.get("error"), cause=doc.get("cause"),
                          states_entered=doc.get("states_entered"))

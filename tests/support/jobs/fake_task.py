@@ -4,7 +4,8 @@ Behaviour is chosen by NEWSOPS_FAKE_MODE (inherited from the test process):
 ok (default), flaky (exit 75 on attempt 1), fail (always exit 65), hang (starts a child
 and sleeps forever), poison (articles whose title contains POISON raise).
 NEWSOPS_FAKE_KILL=1 makes a worker SIGKILL itself mid-chunk when the chunk holds an article whose
-title contains KILL; NEWSOPS_FAKE_COUNT_FILE gets one line per chunk the runner processes.
+title contains KILL; NEWSOPS_FAKE_COUNT_FILE gets one line per chunk the runner processes;
+NEWSOPS_FAKE_SLEEP makes each chunk take that many seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class LengthRunner:
                 f.write(f"{os.environ.get('NEWSOPS_TASK')} {articles[0].id}\n")
         if os.environ.get("NEWSOPS_FAKE_KILL") and any("KILL" in a.title for a in articles):
             os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(float(os.environ.get("NEWSOPS_FAKE_SLEEP", "0")))
         out = []
         for a in articles:
             if "POISON" in a.title:
