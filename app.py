@@ -10,7 +10,7 @@ from chalicelib.api.routes import bp as status_api
 from chalicelib.cleanup import fail_run
 from chalicelib.crawl.crawler import run_scheduled as crawl_sources
 from chalicelib.factory import get_runtime
-from chalicelib.indexing import index_run
+from chalicelib.indexing import index_slice, parse_request
 from chalicelib.ingest import handle_event
 from chalicelib.observability import log_context
 from chalicelib.ops.reaper import reap
@@ -38,7 +38,9 @@ def on_object_created(event: Any) -> dict[str, Any]:
 
 @app.lambda_function(name="index")
 def index(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return index_run(event["run_id"], get_runtime())
+    """One slice of the run's chunks per invocation (the state machine's Index Map)."""
+    req = parse_request(event)
+    return index_slice(req.run_id, req.first, req.last, get_runtime())
 
 
 @app.lambda_function(name="verify")

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from chalicelib import keys
 from chalicelib.alerts.base import Alert
 from chalicelib.factory import Runtime
+from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
 from chalicelib.ledger.base import RunRecord
 from chalicelib.lineage import code_version, image_ref
@@ -34,6 +35,7 @@ from chalicelib.schema import (
     ChunkInfo,
     ExecutionInput,
     ExecutionTask,
+    IndexSlice,
     InputRef,
     QuarantineRecord,
     ReplayRef,
@@ -168,9 +170,10 @@ def execution_input(rt: Runtime, rid: str, chunks: int, *, specs: list[TaskSpec]
                     plans: dict[str, tuple[str, int]] | None = None) -> ExecutionInput:
     """The workflow's input: per task, one job over the run's chunks. A retry passes its
     ``plans`` (task -> (chunk plan key, chunks to run)): a task absent from them is done and
-    gets no job; the others run an array over their plan only."""
+    gets no job; the others run an array over their plan only. The index step always covers
+    every chunk, in slices of ``index_slice_chunks``."""
     s = rt.settings
-    tasks = []
+    jobs: list[tuple[TaskSpec, int, dict[str, str]]] = []
     for t in specs if specs is not None else rt.tasks.tasks:
         env = {"NEWSOPS_RUN_ID": rid, "NEWSOPS_TASK": t.name}
         size = chunks
@@ -178,14 +181,19 @@ def execution_input(rt: Runtime, rid: str, chunks: int, *, specs: list[TaskSpec]
             if t.name not in plans:
                 continue
             env["NEWSOPS_CHUNK_PLAN"], size = plans[t.name]
-        tasks.append(ExecutionTask(
-            name=t.name, job_name=f"{rid}-{t.name}"[:128],
-            job_definition=f"{s.job_definition_prefix}-{t.name}",
-            array_size=size if size > 1 else 0, attempts=t.attempts, timeout_s=t.timeout_s,
-            sfn_timeout_s=t.attempts * t.timeout_s + s.queue_wait_s,
-            environment=[{"Name": k, "Value": v} for k, v in env.items()],
-        ))
-    return ExecutionInput(run_id=rid, manifest=keys.manifest(rid), chunks=chunks, tasks=tasks)
+        jobs.append((t, size, env))
+    # Every task's children share the compute environment: one bound for the run's jobs.
+    limit = run_limit_s([ChildLimit(size, t.attempts, t.timeout_s) for t, size, _ in jobs], s)
+    tasks = [ExecutionTask(
+        name=t.name, job_name=f"{rid}-{t.name}"[:128],
+        job_definition=f"{s.job_definition_prefix}-{t.name}",
+        array_size=size if size > 1 else 0, attempts=t.attempts, timeout_s=t.timeout_s,
+        sfn_timeout_s=limit, environment=[{"Name": k, "Value": v} for k, v in env.items()],
+    ) for t, size, env in jobs]
+    step = s.index_slice_chunks
+    slices = [IndexSlice(first=i, last=min(i + step, chunks) - 1) for i in range(0, chunks, step)]
+    return ExecutionInput(run_id=rid, manifest=keys.manifest(rid), chunks=chunks, tasks=tasks,
+                          index_slices=slices)
 
 
 def _chunk_size_for(lines: int, chunk_size: int, max_chunks: int) -> int:

@@ -190,8 +190,25 @@ class ExecutionTask(BaseModel):
     array_size: int
     attempts: int
     timeout_s: int
-    sfn_timeout_s: int  # outer bound of the workflow Task: longer than attempts x timeout
+    # Outer bound of the workflow Task over the whole job: the run's waves of children
+    # (chalicelib/joblimits.py), not one child's attempts x timeout.
+    sfn_timeout_s: int
     environment: list[dict[str, str]]
+
+
+class IndexSlice(BaseModel):
+    """One invocation of the index step: the run's chunks ``first`` .. ``last`` (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first: int = Field(ge=0)
+    last: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IndexSlice:
+        if self.last < self.first:
+            raise ValueError(f"an index slice ends before it starts: {self.first}..{self.last}")
+        return self
 
 
 class ExecutionInput(BaseModel):
@@ -199,6 +216,9 @@ class ExecutionInput(BaseModel):
     manifest: str
     chunks: int
     tasks: list[ExecutionTask]
+    # The index step's Map items: a few numbers each, so the input stays far below Step
+    # Functions' 256 KiB for 10,000 chunks.
+    index_slices: list[IndexSlice]
 
 
 class TrainRequest(BaseModel):

@@ -13,6 +13,7 @@ from chalicelib import keys
 from chalicelib.compute.base import AttemptUsage
 from chalicelib.cost import PriceTableError, load_prices, run_cost, task_usage
 from chalicelib.factory import Runtime
+from chalicelib.indexing import index_summary
 from chalicelib.schema import RunCost, RunManifest, RunReport, TaskCounts
 
 log = logging.getLogger("newsops.verify")
@@ -54,10 +55,16 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
     articles = manifest.articles
     if articles["input"] != articles["valid"] + articles["quarantined"]:
         problems.append(f"ingest counts do not add up: {articles}")
-    index = detail.get("index") or {}
+    # The index step's slices, added up (chalicelib/indexing.py); "index" as written before.
+    summary = index_summary(detail)
+    index = summary or detail.get("index") or {}
+    if summary is not None:
+        detail = {**detail, **{k: summary[k] for k in ("t_index_start", "t_index_end")}}
+        if summary["chunks"] != len(manifest.chunks):
+            problems.append(f"the index step covered {summary['chunks']} of {len(manifest.chunks)} chunks")
     indexed = rt.search.count(run_id=run_id)
     index_failed = int(index.get("failed", 0))
-    if "index" in detail and indexed + index_failed != articles["valid"]:
+    if index and indexed + index_failed != articles["valid"]:
         problems.append(f"index holds {indexed} documents of this run, {index_failed} failed, "
                         f"but {articles['valid']} articles are valid")
     if index_failed:
@@ -120,7 +127,14 @@ def _timings(detail: dict[str, Any]) -> dict[str, float]:
 
 
 def verify_run(run_id: str, rt: Runtime, *, extra_problems: list[str] | None = None) -> dict[str, Any]:
-    rt.ledger.update_run(run_id, detail={"t_verify_end": rt.clock.now()})
+    run = rt.ledger.get_run(run_id)
+    summary = index_summary(run.detail) if run else None
+    fields: dict[str, Any] = {"t_verify_end": rt.clock.now()}
+    if summary:
+        # The run's index outcome in one entry, as the verifier and the run audit read it.
+        fields["t_index_start"], fields["t_index_end"] = summary.pop("t_index_start"), summary.pop("t_index_end")
+        fields["index"] = summary
+    rt.ledger.update_run(run_id, detail=fields)
     report = build_report(run_id, rt, extra_problems=extra_problems)
     publish_report(report, rt)
     log.info("run %s verdict %s (%d problems)", run_id, report.verdict, len(report.problems))

@@ -4,8 +4,11 @@ Scheduled. Lists the pipeline's active jobs (SUBMITTED .. RUNNING) through the c
 (AWS Batch, or the local worker registry), and terminates each one
 
 - whose run is no longer running (SUCCEEDED or FAILED in the ledger),
-- that is older than its limit: attempts x attempt timeout + the allowance for waiting in
-  the queue, the same outer bound the state machine gives the job,
+- that is older than its limit: the run's waves of children (every task's children of the
+  run and every other active job's share the compute environment's parallelism) x the longest
+  child's attempts x attempt timeout + the allowance for waiting in the queue: the outer bound
+  the state machine gives the job (chalicelib/joblimits.py), never one child's bound for a
+  whole array,
 - (local) whose owner process is gone, so nothing would ever collect it.
 
 Jobs waiting RUNNABLE longer than the queue allowance mean no GPU capacity: one alert for
@@ -21,6 +24,7 @@ from typing import Any
 
 from chalicelib.compute.base import ACTIVE_STATES, JobStatus
 from chalicelib.factory import Runtime
+from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.ledger.base import TERMINAL_STATES
 from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome
@@ -48,18 +52,31 @@ class ReapOutcome:
                 "alerts_sent": self.findings.alerts_sent}
 
 
-def job_limit_s(job: JobStatus, rt: Runtime) -> float:
-    """attempts x attempt timeout + queue allowance: the workflow Task's own outer bound."""
+def job_limit_s(job: JobStatus, rt: Runtime, *, queue_children: int = 0) -> float:
+    """The workflow Task's own outer bound for the job's run (chalicelib/joblimits.py).
+
+    The run's children: every task of it over every chunk, as the ledger recorded at ingest (an
+    upper bound for a retry, which reruns only the missing chunks); the job's own array when the
+    ledger has no count. ``queue_children``: children of other runs' active jobs, which share
+    the compute environment with this run."""
     s = rt.settings
-    try:
-        spec = rt.tasks.get(task_of(job) or "")
-        attempts, timeout = spec.attempts, spec.timeout_s
-    except KeyError:
-        attempts, timeout = s.job_attempts, s.job_timeout_s
-    return attempts * timeout + s.queue_wait_s
+    rid = run_id_of(job)
+    run = rt.ledger.get_run(rid) if rid else None
+    detail = run.detail if run else {}
+    names = [str(n) for n in detail.get("tasks") or []] or [task_of(job) or ""]
+    chunks = int(detail.get("chunks") or 0)
+    limits = []
+    for name in names:
+        try:
+            spec = rt.tasks.get(name)
+            attempts, timeout = spec.attempts, spec.timeout_s
+        except KeyError:
+            attempts, timeout = s.job_attempts, s.job_timeout_s
+        limits.append(ChildLimit(chunks or job.array_size or 1, attempts, timeout))
+    return float(run_limit_s(limits, s, extra_children=queue_children))
 
 
-def _why_stop(job: JobStatus, rt: Runtime, now: float) -> str | None:
+def _why_stop(job: JobStatus, rt: Runtime, now: float, queue_children: int) -> str | None:
     rid = run_id_of(job)
     if job.tags.get(ORPHAN_TAG) == "true":
         return "its owner process is gone (orphaned workers)"
@@ -68,7 +85,7 @@ def _why_stop(job: JobStatus, rt: Runtime, now: float) -> str | None:
         if run is not None and run.state in TERMINAL_STATES:
             return f"its run {rid} is {run.state}"
     if job.created is not None:
-        limit = job_limit_s(job, rt)
+        limit = job_limit_s(job, rt, queue_children=queue_children)
         if now - job.created > limit:
             return f"running for {now - job.created:.0f}s, over its limit of {limit:.0f}s"
     return None
@@ -84,9 +101,14 @@ def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = Non
     out.active = len(active)
     found: list[Finding] = []
     stalled: list[JobStatus] = []
+    # Children of every active job, by run: another run's children delay this run's waves.
+    by_run: dict[str | None, int] = {}
+    for job in active:
+        by_run[run_id_of(job)] = by_run.get(run_id_of(job), 0) + max(1, job.array_size, sum(job.children.values()))
+    queued = sum(by_run.values())
     for job in active:
         rid, task, was = run_id_of(job), task_of(job), job.status
-        why = _why_stop(job, rt, now)
+        why = _why_stop(job, rt, now, queued - by_run.get(rid, 0))
         if why:
             try:
                 jobs.terminate(job.job_id, f"newsops reaper: {why}"[:1000])

@@ -205,6 +205,7 @@ PIPELINE_INPUT = {
         }
         for name, size in (("ner", 3), ("langid", 1))
     ],
+    "index_slices": [{"first": 0, "last": 1}, {"first": 2, "last": 2}],
 }
 
 
@@ -222,7 +223,8 @@ def test_project_pipeline_happy_path():
     assert entered[0] == "RunTasks"
     # The two iterations interleave; each routes by array size.
     assert sorted(entered[1:5]) == ["IsArrayJob", "IsArrayJob", "SubmitArrayJob", "SubmitJob"]
-    assert entered[5:] == ["Index", "Verify", "Verdict", "NotifySuccess"]
+    assert entered[5:] == ["Index", "IndexSlice", "IndexSlice", "Verify", "Verdict", "NotifySuccess"]
+    assert result.output["index"] == [{"indexed": 10, "failed": 0}] * 2  # one entry per slice
 
 
 @pytest.mark.skipif(not PIPELINE.exists(), reason="no pipeline definition in this checkout")

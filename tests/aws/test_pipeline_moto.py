@@ -80,11 +80,16 @@ def test_success_path_submits_every_task_and_notifies(world: World, chunks: int)
     assert submitted[f"{rid}-embed"]["RetryStrategy"]["EvaluateOnExit"][0] == {"OnExitCode": "75", "Action": "RETRY"}
     timeouts = {e["taskScheduledEventDetails"].get("timeoutInSeconds") for e in events
                 if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "batch"}
-    assert timeouts == {3 * 900 + 120, 2 * 600 + 120}  # TimeoutSecondsPath, honoured by moto
+    # TimeoutSecondsPath, honoured by moto: one bound for the run's jobs, its waves of children
+    # (2 at once by default) x the longest child (3 x 900 s) + the queue allowance.
+    waves = -(-2 * chunks // 2)
+    assert timeouts == {waves * 3 * 900 + 120}
 
     lambdas = task_parameters(events, "lambda")
     assert [p["FunctionName"] for p in lambdas] == [world.lambda_arns["index"], world.lambda_arns["verify"]]
-    assert all(p["Payload"] == {"run_id": rid, "manifest": f"runs/{rid}/manifest.json"} for p in lambdas)
+    assert lambdas[0]["Payload"] == {"run_id": rid, "manifest": f"runs/{rid}/manifest.json",
+                                     "first": 0, "last": chunks - 1}  # one index slice
+    assert lambdas[1]["Payload"] == {"run_id": rid, "manifest": f"runs/{rid}/manifest.json"}
 
     [alert] = world.alerts()
     assert alert["Subject"] == f"newsops run ok: {rid}"
@@ -93,7 +98,7 @@ def test_success_path_submits_every_task_and_notifies(world: World, chunks: int)
     output = json.loads(described["output"])
     assert sorted(j["JobName"] for j in output["jobs"]) == sorted(jobs)
     assert {j["Status"] for j in output["jobs"]} == {"SUCCEEDED"}
-    assert output["index"] == INDEX_OK and output["verify"] == VERIFY_OK
+    assert output["index"] == [INDEX_OK] and output["verify"] == VERIFY_OK
     assert history_states(events)[-3:] == ["Verify", "Verdict", "NotifySuccess"]
 
 
