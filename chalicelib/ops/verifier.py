@@ -113,6 +113,9 @@ def _failed_finding(run: RunRecord, rt: Runtime) -> Finding | None:
     if run.verdict == "rejected":
         already, how = True, "the input was rejected at ingest (alerted by ingest)"
         execution = None
+    elif run.detail.get("failed_at") == "ingest":
+        already, how = bool(run.detail.get("alerted")), str(run.detail.get("failure") or "ingest failed")
+        execution = None
     else:
         execution = rt.workflow.describe(run.execution)
         if execution is not None and execution.status == "RUNNING":
