@@ -43,6 +43,7 @@ from chalicelib.schema import (
     TaskSpec,
     describe_errors,
 )
+from chalicelib.store.base import ObjectChanged
 from chalicelib.store.events import object_from_event
 
 log = logging.getLogger("newsops.ingest")
@@ -74,7 +75,8 @@ def handle_event(event: dict[str, Any], rt: Runtime) -> IngestOutcome:
     info = rt.store.head(key)
     if info is None:
         return IngestOutcome(None, "ignored", f"object is gone: {key}")
-    # The event's etag names the version that triggered us; fall back to the current one.
+    # The event's etag (and version id, in a versioned bucket) names the object that triggered
+    # us: every read below is pinned to it, so the run id never stands for other bytes.
     return ingest_object(key, etag or info.etag, rt, size=size or info.size, version=version)
 
 
@@ -133,13 +135,18 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
                      models: dict[str, dict[str, str]], specs: list[TaskSpec],
                      replay: ReplayRef | None) -> IngestOutcome:
     settings = rt.settings
+    pin = _Pin(etag=etag, version=version)
     try:
-        chunk_size = settings.chunk_size
-        if size > chunk_size * settings.max_chunks * _MIN_COMPRESSED_BYTES_PER_ARTICLE:
-            chunk_size = _chunk_size_for(_count_lines(rt, key), settings.chunk_size, settings.max_chunks)
-        split = _split(rt, rid, key, chunk_size)
-    except RejectedInput as exc:
-        return _reject(rt, rid, key, str(exc))
+        try:
+            chunk_size = settings.chunk_size
+            if size > chunk_size * settings.max_chunks * _MIN_COMPRESSED_BYTES_PER_ARTICLE:
+                chunk_size = _chunk_size_for(_count_lines(rt, key, pin=pin), settings.chunk_size,
+                                             settings.max_chunks)
+            split = _split(rt, rid, key, chunk_size, pin=pin)
+        except RejectedInput as exc:
+            return _reject(rt, rid, key, str(exc), pin=pin)
+    except ObjectChanged as exc:
+        return _input_replaced(rt, rid, key, str(exc))
 
     manifest = RunManifest(
         run_id=rid, created=rt.clock.utcnow(),
@@ -223,8 +230,24 @@ class _ChunkBuffer:
         return gzip.compress(b"".join(self.lines), compresslevel=_CHUNK_GZIP_LEVEL, mtime=0)
 
 
-def _input_lines(rt: Runtime, key: str, stack: ExitStack) -> Iterator[bytes]:
-    raw = stack.enter_context(rt.store.open_read(key))
+@dataclass(frozen=True)
+class _Pin:
+    """Which object an ingest reads: the event's etag, and its version id where S3 gave one."""
+
+    etag: str | None = None
+    version: str | None = None
+
+
+def _open_pinned(rt: Runtime, key: str, pin: _Pin | None) -> Any:
+    pin = pin or _Pin()
+    try:
+        return rt.store.open_read(key, etag=pin.etag, version=pin.version)
+    except KeyError:
+        raise ObjectChanged(f"{key}: the object was deleted before it was read") from None
+
+
+def _input_lines(rt: Runtime, key: str, stack: ExitStack, *, pin: _Pin | None = None) -> Iterator[bytes]:
+    raw = stack.enter_context(_open_pinned(rt, key, pin))
     head = raw.read(2)
     if head != GZIP_MAGIC:
         raise RejectedInput("not gzip: an input must be gzip-compressed JSON lines (.jsonl.gz)")
@@ -232,15 +255,15 @@ def _input_lines(rt: Runtime, key: str, stack: ExitStack) -> Iterator[bytes]:
     return iter_gzip_lines(_Prefixed(head, raw))
 
 
-def _count_lines(rt: Runtime, key: str) -> int:
+def _count_lines(rt: Runtime, key: str, *, pin: _Pin | None = None) -> int:
     with ExitStack() as stack:
         try:
-            return sum(1 for _ in _input_lines(rt, key, stack))
+            return sum(1 for _ in _input_lines(rt, key, stack, pin=pin))
         except (OSError, EOFError, zlib.error) as exc:
             raise RejectedInput(f"corrupt gzip stream: {exc}") from exc
 
 
-def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
+def _split(rt: Runtime, rid: str, key: str, chunk_size: int, *, pin: _Pin | None = None) -> _Split:
     chunks: list[ChunkInfo] = []
     counts = {"input": 0, "valid": 0, "quarantined": 0}
     seen: set[str] = set()
@@ -273,7 +296,7 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int) -> _Split:
         quarantine: IO[bytes] | None = None
         try:
             buf = _ChunkBuffer()
-            for lineno, line in enumerate(_input_lines(rt, key, stack), start=1):
+            for lineno, line in enumerate(_input_lines(rt, key, stack, pin=pin), start=1):
                 if not line.strip():
                     continue
                 counts["input"] += 1
@@ -350,10 +373,10 @@ def _validate(line: bytes) -> tuple[str, Article | None]:
 
 
 
-def _reject(rt: Runtime, rid: str, key: str, reason: str) -> IngestOutcome:
+def _reject(rt: Runtime, rid: str, key: str, reason: str, *, pin: _Pin | None = None) -> IngestOutcome:
     name = key.rsplit("/", 1)[-1]
     dest = keys.rejected(name, rt.clock.utcnow())
-    with rt.store.open_read(key) as src, rt.store.open_write(dest) as dst:
+    with _open_pinned(rt, key, pin) as src, rt.store.open_write(dest) as dst:
         while block := src.read(1 << 20):
             dst.write(block)
     rt.ledger.update_run(rid, state="FAILED", verdict="rejected", ended=rt.clock.now(),
@@ -364,6 +387,21 @@ def _reject(rt: Runtime, rid: str, key: str, reason: str) -> IngestOutcome:
         details={"input": rt.store.uri(key)}))
     log.error("rejected %s: %s (copied to %s)", key, reason, dest)
     return IngestOutcome(rid, "rejected", reason)
+
+
+def _input_replaced(rt: Runtime, rid: str, key: str, reason: str) -> IngestOutcome:
+    """The event's object was overwritten or deleted before ingest read it, in a bucket that
+    keeps no versions: its bytes are gone, so its run cannot start. The newer object's own event
+    starts the newer object's run; this one ends here, recorded and alerted, never retried."""
+    name = key.rsplit("/", 1)[-1]
+    why = f"input replaced before it was read: {reason}"
+    rt.ledger.update_run(rid, state="FAILED", verdict="rejected", ended=rt.clock.now(),
+                         detail={"rejected": why, "rejected_key": key, "input_replaced": True})
+    rt.alerts.publish(Alert(
+        subject=f"newsops run not started, input replaced: {name}", severity="warning", reason=why,
+        run_id=rid, stage="ingest", look_at=[rt.store.uri(key)]))
+    log.error("run %s not started: %s", rid, why)
+    return IngestOutcome(rid, "rejected", why)
 
 
 class _Prefixed(io.RawIOBase):

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import IO
 
 
+class ObjectChanged(Exception):
+    """The object at the key is no longer the version a pinned read asked for: it was
+    overwritten (another etag) or that version was deleted."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -33,8 +38,15 @@ class ObjectStore(ABC):
         """Stream a large object; it is published atomically when the context exits cleanly."""
 
     @abstractmethod
-    def open_read(self, key: str) -> AbstractContextManager[IO[bytes]]:
-        """A binary stream of the object (raises KeyError when absent)."""
+    def open_read(self, key: str, *, etag: str | None = None,
+                  version: str | None = None) -> AbstractContextManager[IO[bytes]]:
+        """A binary stream of the object (raises KeyError when absent).
+
+        Pinned reads, for a reader that was told which object to read (an event): with
+        ``version`` (a versioned bucket's version id) the stream is that version even after an
+        overwrite; with ``etag`` the read raises ObjectChanged unless the bytes it streams are
+        the object with that etag. Never the bytes of another version under the pinned name.
+        """
 
     @abstractmethod
     def head(self, key: str) -> ObjectInfo | None:

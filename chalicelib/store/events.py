@@ -47,8 +47,10 @@ def object_from_event(event: dict[str, Any]) -> tuple[str, str, str | None, int 
     obj = detail.get("object") or {}
     if not obj.get("key"):
         raise ValueError("S3 event without an object key")
-    from urllib.parse import unquote_plus
-
+    # The key is taken as it is. S3's notifications to SNS, SQS and Lambda ("Records") carry it
+    # form-URL-encoded ("red flower.jpg" -> "red+flower.jpg"); the EventBridge "Object Created"
+    # event does not (AWS's EventBridge event message structure documents the plain key), so
+    # decoding it here would turn a "+" into a space and a "%41" into an "A": another object.
     # AWS sends "etag"; some emulators send "eTag".
     etag = obj.get("etag") or obj.get("eTag")
-    return bucket, unquote_plus(obj["key"]), etag, obj.get("size"), obj.get("version-id")
+    return bucket, str(obj["key"]), etag, obj.get("size"), obj.get("version-id")

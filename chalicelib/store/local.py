@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from chalicelib.store.base import ObjectInfo, ObjectStore, md5_etag
+from chalicelib.store.base import ObjectChanged, ObjectInfo, ObjectStore, md5_etag
 
 Listener = Callable[[ObjectInfo], None]
 
@@ -83,13 +83,33 @@ class LocalObjectStore(ObjectStore):
         self._publish(tmp, key, digest.hexdigest(), metadata)
 
     @contextmanager
-    def open_read(self, key: str) -> Iterator[IO[bytes]]:
+    def open_read(self, key: str, *, etag: str | None = None,
+                  version: str | None = None) -> Iterator[IO[bytes]]:
+        # A directory keeps one version per key: ``version`` cannot be honoured, the etag can.
         try:
             f = open(self._path(key), "rb")  # noqa: SIM115
         except FileNotFoundError:
             raise KeyError(key) from None
         with f:
+            if etag is not None:
+                current = self._etag_of_open(key, f)
+                if current != etag.strip('"'):
+                    raise ObjectChanged(f"{key}: the object was replaced (etag {current}, "
+                                        f"not {etag.strip(chr(34))})")
             yield f
+
+    def _etag_of_open(self, key: str, f: IO[bytes]) -> str:
+        """The etag of the bytes behind ``f``. The handle is opened first: a publish replaces
+        the sidecar before the file, so a sidecar read after the open is as new as the bytes
+        or newer. Newer only fails the check: never a wrong pass."""
+        try:
+            return str(json.loads(self._meta_path(key).read_text())["etag"])
+        except (FileNotFoundError, ValueError, KeyError):
+            digest = hashlib.md5(usedforsecurity=False)
+            while block := f.read(1 << 20):
+                digest.update(block)
+            f.seek(0)
+            return digest.hexdigest()
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)

@@ -26,8 +26,8 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from chalicelib.aws import is_not_found
-from chalicelib.store.base import ObjectInfo, ObjectStore
+from chalicelib.aws import error_code, is_not_found
+from chalicelib.store.base import ObjectChanged, ObjectInfo, ObjectStore
 
 log = logging.getLogger("newsops.store.s3")
 
@@ -47,6 +47,11 @@ def _etag(raw: str | None) -> str:
 def _version(raw: str | None) -> str | None:
     # Unversioned buckets report "null" (or nothing): not a version a reader can pin.
     return raw if raw and raw != "null" else None
+
+
+def _version_gone(exc: BaseException) -> bool:
+    # A deleted version is NoSuchVersion (404); an id S3 never issued is InvalidArgument (400).
+    return error_code(exc) in ("NoSuchVersion", "InvalidArgument")
 
 
 class S3ObjectStore(ObjectStore):
@@ -82,15 +87,29 @@ class S3ObjectStore(ObjectStore):
         writer.publish()
 
     @contextmanager
-    def open_read(self, key: str) -> Iterator[IO[bytes]]:
+    def open_read(self, key: str, *, etag: str | None = None,
+                  version: str | None = None) -> Iterator[IO[bytes]]:
         self._check(key)
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        # A versioned bucket (the stack's) keeps the version: GetObject reads it even after an
+        # overwrite. Without a version, IfMatch makes S3 refuse (412) bytes of another etag.
+        pinned = _version(version)
+        if pinned:
+            kwargs["VersionId"] = pinned
+        if etag:
+            kwargs["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
         try:
-            resp = self._s3.get_object(Bucket=self.bucket, Key=key)
+            resp = self._s3.get_object(**kwargs)
         except Exception as exc:
+            if pinned and _version_gone(exc):
+                raise ObjectChanged(f"s3://{self.bucket}/{key}: version {pinned} no longer exists") from None
             if is_not_found(exc):
                 raise KeyError(key) from None
+            if etag and error_code(exc) in ("PreconditionFailed", "412"):
+                raise ObjectChanged(f"s3://{self.bucket}/{key}: the object was replaced "
+                                    f"(it no longer has etag {etag.strip(chr(34))})") from None
             raise
-        raw = _ResumingBody(self._s3, self.bucket, key, resp)
+        raw = _ResumingBody(self._s3, self.bucket, key, resp, version=pinned)
         try:
             yield io.BufferedReader(raw, buffer_size=_READ_BUFFER)  # type: ignore[misc]
         finally:
@@ -218,10 +237,12 @@ class _MultipartWriter:
 class _ResumingBody(io.RawIOBase):
     """The GetObject body as a raw stream that resumes a dropped connection where it stopped."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, response: dict[str, Any]) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, response: dict[str, Any], *,
+                 version: str | None = None) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._key = key
+        self._version = version
         self._body = response["Body"]
         self._etag = response.get("ETag")
         self._pos = 0
@@ -251,9 +272,17 @@ class _ResumingBody(io.RawIOBase):
         self._body.close()
         # IfMatch pins the version we started with: a rewrite meanwhile fails loudly (412).
         kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key, "Range": f"bytes={self._pos}-"}
+        if self._version:
+            kwargs["VersionId"] = self._version
         if self._etag:
             kwargs["IfMatch"] = self._etag
-        self._body = self._s3.get_object(**kwargs)["Body"]
+        try:
+            self._body = self._s3.get_object(**kwargs)["Body"]
+        except Exception as exc:
+            if error_code(exc) in ("PreconditionFailed", "412") or _version_gone(exc) or is_not_found(exc):
+                raise ObjectChanged(f"s3://{self._bucket}/{self._key}: the object changed while it "
+                                    f"was read (at byte {self._pos})") from None
+            raise
 
     def close(self) -> None:
         if not self.closed:
