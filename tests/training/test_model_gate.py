@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from newsops_batch.charner import artifact, training
-from newsops_batch.labelled import load
+from newsops_batch.labelled import load, split_by_group
 from safetensors.torch import load_file, save_file
 
 from chalicelib import keys, registry
@@ -58,17 +58,23 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, di
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: dict[str, tuple[Path, dict]]) -> Path:
+def env_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's home (the same as make_runtime's), the companies task, a private model cache."""
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps({"tasks": [COMPANIES]}))
     monkeypatch.setenv("NEWSOPS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NEWSOPS_TASKS_FILE", str(tasks))
     monkeypatch.setenv("NEWSOPS_MODEL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NEWSOPS_ACTOR", "alice")
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def home(env_home: Path, models: dict[str, tuple[Path, dict]]) -> Path:
     store = build_store(Settings())
     for name, (path, card) in models.items():
         registry.push_model(store, path, task="companies", version=name, card=card)
-    return tmp_path / "home"
+    return env_home
 
 
 def prod(store) -> str:
@@ -221,3 +227,63 @@ def test_compare_on_labelled_data_gives_evaluate_scores_and_the_gate_evaluates_o
     assert "line 1" in capsys.readouterr().err
     assert main(["model", "eval-data", "companies", str(broken)]) == 2
     assert registry.evaluation_data(build_store(Settings()), "companies").file == "first30.jsonl"
+
+
+def test_training_registers_its_dev_split_as_evaluation_data_once(make_runtime, tmp_path: Path) -> None:
+    from newsops.modeltrain import register_dev_data
+
+    rt = make_runtime(clock=ManualClock(T0))
+    printed = tmp_path / "out.txt"
+    with printed.open("w") as out:
+        register_dev_data(rt, "companies", FIXTURE, dev=None, dev_fraction=0.3, source="newsops train t1", out=out)
+        record = registry.evaluation_data(rt.store, "companies")
+        assert record is not None and record.registered == T0 and record.source == "newsops train t1"
+        held_out = load(FIXTURE)
+        _, dev = split_by_group(held_out, 0.3)
+        # The stored file is the hold-out itself: same texts and spans, loadable as labelled data.
+        stored = tmp_path / "stored.jsonl"
+        stored.write_bytes(registry.evaluation_bytes(rt.store, record))
+        assert [(t.text, t.spans) for t in load(stored).texts] == [(t.text, t.spans) for t in dev.texts]
+        assert record.texts == len(dev.texts) and record.file == "ner50-dev0.3.jsonl"
+        # A later training with other dev data leaves it in place and says so.
+        register_dev_data(rt, "companies", FIXTURE, dev=FIXTURE, dev_fraction=None, source="t2", out=out)
+        assert registry.evaluation_data(rt.store, "companies") == record
+    assert "stays ner50-dev0.3.jsonl" in printed.read_text()
+
+
+def test_compare_embeddings_by_cosine_and_classifiers_by_label(env_home: Path, make_runtime, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.inference import tinymodels
+    from tests.pipeline_support import article
+
+    tasks = tmp_path / "tiny-tasks.json"
+    tasks.write_text(json.dumps({"tasks": [
+        {"name": "emb", "kind": "embedding", "model": "registry:emb", "model_version": "prod"},
+        {"name": "topic", "kind": "text-classification", "model": "registry:topic", "model_version": "prod"}]}))
+    monkeypatch.setenv("NEWSOPS_TASKS_FILE", str(tasks))
+    store = build_store(Settings())
+    for task, kind in (("emb", "embedding"), ("topic", "classifier")):
+        for version, seed in (("s0", 0), ("s1", 1)):
+            registry.push_model(store, tinymodels.build(tmp_path / f"{task}-{seed}", kind, seed),
+                                task=task, version=version)
+        # The same bytes again as another version: the comparison must find them identical.
+        registry.push_model(store, tmp_path / f"{task}-0", task=task, version="s0-copy")
+        registry.promote(store, task, "s0")
+    rt = make_runtime(tasks=[fake_task("fake")], chunk_size=8)
+    _, rid = put_incoming(rt, "en.jsonl.gz", jsonl_gz([article(i) for i in range(12)]))
+
+    def compare(task: str, version: str) -> dict:
+        assert main(["model", "compare", task, version, "--run", rid, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    same, other = compare("emb", "s0-copy"), compare("emb", "s1")
+    assert same["embedding"]["compared"] == other["embedding"]["compared"] == 12
+    assert same["embedding"]["mean_cosine"] == pytest.approx(1.0, abs=1e-6)
+    assert other["embedding"]["mean_cosine"] < 0.99  # other random weights: other vectors
+    same, other = compare("topic", "s0-copy"), compare("topic", "s1")
+    assert same["labels"] == {"agreement": 1.0, "compared": 12, "changes": []}
+    assert same["identical"] == 12
+    assert other["labels"]["compared"] == 12
+    changed = sum(c["count"] for c in other["labels"]["changes"])
+    assert other["labels"]["agreement"] == pytest.approx((12 - changed) / 12, abs=1e-4)
