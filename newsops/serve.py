@@ -8,6 +8,7 @@ It binds to loopback only: locally there is no IAM in front of it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import sys
 import threading
@@ -39,6 +40,15 @@ def _default_app() -> Any:
     return app_module.app
 
 
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host header values a browser sends for this server: its address or a loopback name,
+    with the port (and without it too on port 80, where browsers leave it out)."""
+    name = host.lower()
+    names = {"localhost", "127.0.0.1", f"[{name}]" if ":" in name else name}
+    with_port = {f"{n}:{port}" for n in names}
+    return frozenset(with_port | names) if port == 80 else frozenset(with_port)
+
+
 class _RequestHandler(ChaliceRequestHandler):
     # http.server answers methods it has no do_X for with 501 (a server error); through the
     # route table they get what API Gateway answers: 405 for a method the route lacks.
@@ -46,6 +56,28 @@ class _RequestHandler(ChaliceRequestHandler):
         if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
             return self._generic_handle
         raise AttributeError(name)
+
+    def _generic_handle(self) -> None:
+        # DNS rebinding: a page from evil.example whose name later resolves to 127.0.0.1 is
+        # same-origin with this server in the browser, and could read runs and search results.
+        # Its requests carry its own name in Host; only this server's own names get an answer.
+        host = (self.headers.get("Host") or "").strip().lower()
+        bound_host, bound_port = self.server.server_address[:2]
+        if host not in allowed_hosts(str(bound_host), int(bound_port)):
+            body = json.dumps({"message": f"Forbidden: Host {host or '(none)'!r} is not this server's "
+                                          f"address; use http://127.0.0.1:{bound_port}/"}).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            # The request's body is left unread: the connection cannot carry another request.
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super()._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
 
 def make_server(host: str, port: int, chalice_app: Any = None) -> LocalDevServer:
