@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,6 +22,31 @@ TaskKind = Literal[
 ]
 
 
+def _limit(name: str, default: int) -> int:
+    """A field limit from the environment (read once, at import: the constraints are compiled
+    into the model's validator, which is what keeps ingest fast)."""
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of characters, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+# Documented defaults (README, "Configuration"): a news title is a line, an article a few
+# thousand characters. Past these a record is not an article (a whole feed, a blob) and would
+# become a 100k-character "company" or one task's problem per task; ingest quarantines it once.
+MAX_TITLE_CHARS = _limit("NEWSOPS_MAX_TITLE_CHARS", 1_000)
+MAX_BODY_CHARS = _limit("NEWSOPS_MAX_BODY_CHARS", 200_000)
+MAX_FIELD_CHARS = _limit("NEWSOPS_MAX_FIELD_CHARS", 1_000)  # source, language, id
+# No NUL in any text field (a JSON-escaped \u0000 decodes to one): it breaks C-string
+# consumers downstream (the search engines, tokenisers, terminals). Checked with `in` (memchr)
+# in _derive: a regex over every body halves ingest's speed.
+_NUL_CHECKED = ("url", "title", "body", "source", "language", "id")
+
+
 class Article(BaseModel):
     """One input line under ``incoming/``. Unknown fields are kept (``extra="allow"``).
 
@@ -31,12 +57,12 @@ class Article(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     url: str = Field(min_length=8, max_length=8192, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S")
-    title: str = Field(min_length=1, pattern=r"\S")
-    body: str = Field(min_length=1, pattern=r"\S")
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS, pattern=r"\S")
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS, pattern=r"\S")
     published: datetime | None = None
-    source: str | None = None
-    language: str | None = None
-    id: str | None = None
+    source: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)
+    language: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)
+    id: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)
 
     # Which of id/language the input line did not carry at all: ingest prepends those to the
     # line instead of re-serialising the whole article.
@@ -45,6 +71,10 @@ class Article(BaseModel):
 
     @model_validator(mode="after")
     def _derive(self) -> Article:
+        for name in _NUL_CHECKED:
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character (\\u0000)")
         self._absent = frozenset({"id", "language"} - self.model_fields_set)
         self._given_empty = ("id" in self.model_fields_set and not self.id) or (
             "language" in self.model_fields_set and not self.language)
