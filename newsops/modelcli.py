@@ -25,8 +25,9 @@ def add_model_parser(sub: Any) -> None:
     mp = msub.add_parser("push", help="upload a model directory (or a package:<name> uri) as a version")
     mp.add_argument("source", nargs="?", help="model directory, or package:<python package>")
     mp.add_argument("--source", dest="source_opt", help=argparse.SUPPRESS)
-    mp.add_argument("--task", required=True)
-    mp.add_argument("--version", required=True)
+    mp.add_argument("--task", required=True, help="task the version belongs to, e.g. companies")
+    mp.add_argument("--version", required=True,
+                    help="version name, unique within the task (letters, digits, . _ -)")
     mp.add_argument("--metrics", help='JSON object of evaluation figures, e.g. \'{"f1": 0.91}\'')
 
     mr = msub.add_parser("promote", help="point a stage (prod|staging) at a version; prod is gated",
@@ -34,33 +35,36 @@ def add_model_parser(sub: Any) -> None:
                                      "against the current prod on the task's registered evaluation "
                                      "data and refused (exit 1) if it scores worse, unless --force "
                                      "--reason TEXT.")
-    mr.add_argument("task_pos", nargs="?", metavar="TASK")
-    mr.add_argument("version_pos", nargs="?", metavar="VERSION")
-    mr.add_argument("--task")
-    mr.add_argument("--version")
-    mr.add_argument("--stage", choices=["prod", "staging"], default="prod")
+    mr.add_argument("task_pos", nargs="?", metavar="TASK", help="task name, e.g. companies")
+    mr.add_argument("version_pos", nargs="?", metavar="VERSION",
+                    help="the version to promote (see `newsops model list TASK`)")
+    mr.add_argument("--task", help="the same as TASK")
+    mr.add_argument("--version", help="the same as VERSION")
+    mr.add_argument("--stage", choices=["prod", "staging"], default="prod",
+                    help="stage to point at the version (default prod, the gated one)")
     mr.add_argument("--force", action="store_true",
                     help="promote even if the gate refuses (needs --reason)")
     _who_why(mr)
 
     mb = msub.add_parser("rollback", help="restore the previous version of a stage (from its history)")
-    mb.add_argument("task")
-    mb.add_argument("--stage", choices=["prod", "staging"], default="prod")
+    mb.add_argument("task", help="task name, e.g. companies")
+    mb.add_argument("--stage", choices=["prod", "staging"], default="prod",
+                    help="stage to move back to its previous version (default prod)")
     _who_why(mb)
 
     mh = msub.add_parser("history", help="every promotion and rollback: who, when, why")
-    mh.add_argument("task")
-    mh.add_argument("--stage", choices=["prod", "staging"])
-    mh.add_argument("--json", action="store_true")
+    mh.add_argument("task", help="task name, e.g. companies")
+    mh.add_argument("--stage", choices=["prod", "staging"], help="only this stage's moves")
+    mh.add_argument("--json", action="store_true", help="print the history as JSON")
 
     me = msub.add_parser("eval-data", help="register the labelled file promotions are scored on "
                                            "(without FILE: show it)")
-    me.add_argument("task")
+    me.add_argument("task", help="task name, e.g. companies")
     me.add_argument("file", nargs="?", type=Path, help='labelled JSON lines {"text", "entities"}')
     me.add_argument("--by", help="who registers it (default: NEWSOPS_ACTOR, else the OS user)")
 
     mc = msub.add_parser("compare", help="run two versions on the same inputs and report their agreement")
-    mc.add_argument("task")
+    mc.add_argument("task", help="task name, e.g. companies")
     mc.add_argument("candidate", help="registry version (or stage) of the candidate")
     mc.add_argument("--against", default="prod", help="version or stage to compare with (default prod)")
     src = mc.add_mutually_exclusive_group(required=True)
@@ -68,10 +72,10 @@ def add_model_parser(sub: Any) -> None:
     src.add_argument("--data", type=Path, metavar="FILE",
                      help="labelled JSON lines: agreement and both versions' scores")
     mc.add_argument("--limit-chunks", type=int, metavar="N", help="only the run's first N chunks")
-    mc.add_argument("--json", action="store_true")
+    mc.add_argument("--json", action="store_true", help="print the agreement report as JSON")
 
     ml = msub.add_parser("list", help="versions of a task and where its stages point")
-    ml.add_argument("task")
+    ml.add_argument("task", help="task name in the task config, e.g. companies")
 
 
 def _who_why(p: argparse.ArgumentParser) -> None:
@@ -86,6 +90,24 @@ def run_model(argv: list[str], *, clock: Clock | None = None) -> int:
     return model_command(parser.parse_args(["model", *argv]), clock=clock)
 
 
+def _unknown_task(args: argparse.Namespace) -> str | None:
+    """A task the config does not have is a typo to point out, not an empty listing. (``push``
+    may register a version for a task not configured yet.)"""
+    task = getattr(args, "task", None) or getattr(args, "task_pos", None)
+    if args.model_command == "push" or not task:
+        return None
+    from chalicelib.settings import Settings
+    from chalicelib.taskconfig import load_tasks
+
+    try:
+        names = [t.name for t in load_tasks(Settings().tasks_file).tasks]
+    except Exception:  # noqa: BLE001 - a broken config is reported by the command itself
+        return None
+    if task in names:
+        return None
+    return f"unknown task {task!r}; the task config has: {', '.join(names)}"
+
+
 def model_command(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
     from chalicelib import registry
 
@@ -96,6 +118,10 @@ def model_command(args: argparse.Namespace, *, clock: Clock | None = None) -> in
         return 2
     if args.model_command == "compare" and args.limit_chunks is not None and args.limit_chunks < 1:
         print(f"{name}: --limit-chunks must be at least 1", file=sys.stderr)
+        return 2
+    unknown = _unknown_task(args)
+    if unknown:
+        print(f"{name}: {unknown}", file=sys.stderr)
         return 2
     try:
         if args.model_command in ("push", "list"):

@@ -116,3 +116,12 @@ def test_a_run_that_went_well_is_a_notice_not_an_alert(indexed, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "newsops.alerts"]
     assert any(m.startswith("notice newsops run ok") for m in lines)
     assert not any(m.startswith("ALERT") for m in lines)
+
+
+def test_unknown_task_names_are_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSOPS_HOME", str(tmp_path / "home"))
+    assert cli_main(["model", "list", "nope"]) == 2
+    assert "unknown task 'nope'" in capsys.readouterr().err
+    assert cli_main(["model", "history", "nope"]) == 2
+    assert cli_main(["replay", "--task", "nope", "--from", "2026-11-01", "--to", "2026-11-02"]) == 2
+    assert cli_main(["status", "no-such-run"]) == 1

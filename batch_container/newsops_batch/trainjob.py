@@ -166,8 +166,11 @@ def run_register(store: ObjectStore, train_id: str, scratch: Path) -> dict[str, 
                                        metrics=metrics_of(evaluation), card=card)
     out: dict[str, Any] = registry.manifest_summary(resolved)
     if request.promote:
+        # Who: the person who started the training (their NEWSOPS_ACTOR reaches the job's
+        # environment locally; on AWS the job role's session is no person), else "newsops train".
         pointer = registry.promote(store, request.task, train_id, "prod",
-                                   reason="first model of the task (newsops train --promote)")
+                                   reason="first model of the task (newsops train --promote)",
+                                   by=os.environ.get("NEWSOPS_ACTOR") or "newsops train")
         out["promoted"] = pointer.stage
     return out
 
