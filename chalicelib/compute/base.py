@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # The batch entrypoint's exit codes (sysexits.h): Batch's evaluateOnExit retries 75 and
-# gives up at once on 65, because bad data does not get better on a second GPU.
-RETRYABLE_EXIT = 75  # EX_TEMPFAIL: throttling, network, spot reclaim, out of memory
+# gives up at once on 65, because bad data does not get better on a second GPU
+# (chalicelib/compute/retry_policy.py: out of memory is not retried either).
+RETRYABLE_EXIT = 75  # EX_TEMPFAIL: throttling, network, a store not yet consistent
 PERMANENT_EXIT = 65  # EX_DATAERR: corrupt model, missing chunk, misconfiguration
 
 JobState = Literal["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"]
@@ -17,18 +18,24 @@ ACTIVE_STATES: tuple[str, ...] = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING"
 
 @dataclass(frozen=True)
 class ExitRule:
-    """One ``evaluateOnExit`` entry: the first matching rule decides RETRY or EXIT."""
+    """One ``evaluateOnExit`` entry: the first matching rule decides RETRY or EXIT. Each set
+    condition must match (globs, as Batch's): the container's exit code, the container's
+    ``reason`` ("OutOfMemoryError: ...") and the attempt's ``statusReason`` ("Host EC2 ...
+    terminated."). chalicelib/compute/retry_policy.py holds the jobs' rules."""
 
     action: Literal["RETRY", "EXIT"]
     on_exit_code: str | None = None  # glob, as Batch: "75", "6*"
     on_reason: str | None = None
+    on_status_reason: str | None = None
 
-    def matches(self, exit_code: int | None, reason: str) -> bool:
+    def matches(self, exit_code: int | None, reason: str, status_reason: str = "") -> bool:
         from fnmatch import fnmatchcase
 
         if self.on_exit_code is not None:
             if exit_code is None or not fnmatchcase(str(exit_code), self.on_exit_code):
                 return False
+        if self.on_status_reason is not None and not fnmatchcase(status_reason, self.on_status_reason):
+            return False
         return self.on_reason is None or fnmatchcase(reason, self.on_reason)
 
 
@@ -40,9 +47,11 @@ class JobRequest:
     array_size: int = 0  # 0 = a single job (Batch rejects arrays of size 1)
     environment: dict[str, str] = field(default_factory=dict)
     command: list[str] | None = None
-    attempts: int = 1
+    # None: the job definition's retry strategy, as a SubmitJob without ``retryStrategy``
+    # (chalicelib/compute/retry_policy.py); set, it replaces the definition's, as on Batch.
+    attempts: int | None = None
     timeout_s: int | None = None
-    exit_rules: list[ExitRule] = field(default_factory=list)
+    exit_rules: list[ExitRule] | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 

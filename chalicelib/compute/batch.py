@@ -16,11 +16,10 @@ from chalicelib.compute.base import (
     ACTIVE_STATES,
     AttemptUsage,
     Compute,
-    ExitRule,
     JobRequest,
     JobStatus,
 )
-from chalicelib.compute.local import DEFAULT_EXIT_RULES
+from chalicelib.compute.retry_policy import EXIT_RULES, api_rules
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 MAX_OVERRIDES_CHARS = 8192
@@ -33,20 +32,11 @@ def _seconds(ms: int | None) -> float | None:
     return ms / 1000.0 if ms else None
 
 
-def _exit_rule(rule: ExitRule) -> dict[str, str]:
-    out = {"action": rule.action}
-    if rule.on_exit_code is not None:
-        out["onExitCode"] = rule.on_exit_code
-    if rule.on_reason is not None:
-        out["onReason"] = rule.on_reason
-    return out
-
-
 def submit_job_request(request: JobRequest, default_queue: str) -> dict[str, Any]:
     """The SubmitJob arguments of a request, validated as Batch validates them."""
     if request.array_size == 1 or request.array_size < 0 or request.array_size > 10_000:
         raise ValueError(f"array size must be 0 (single job) or 2..10000, got {request.array_size}")
-    if not 1 <= request.attempts <= 10:
+    if request.attempts is not None and not 1 <= request.attempts <= 10:
         raise ValueError(f"attempts must be 1..10, got {request.attempts}")
     if not _JOB_NAME.match(request.name):
         raise ValueError(f"invalid Batch job name {request.name!r}: up to 128 of [A-Za-z0-9_-]")
@@ -56,10 +46,14 @@ def submit_job_request(request: JobRequest, default_queue: str) -> dict[str, Any
         "jobName": request.name,
         "jobQueue": request.queue or default_queue,
         "jobDefinition": request.definition,
-        "retryStrategy": {"attempts": request.attempts,
-                          "evaluateOnExit": [_exit_rule(r) for r in request.exit_rules or DEFAULT_EXIT_RULES]},
         "propagateTags": True,
     }
+    # Without one the job definition's retry strategy applies (the jobs' policy, rendered by
+    # build_template); one passed here would replace it whole, rules included.
+    if request.attempts is not None or request.exit_rules is not None:
+        kwargs["retryStrategy"] = {"attempts": request.attempts or 1,
+                                   "evaluateOnExit": api_rules(request.exit_rules if request.exit_rules is not None
+                                                               else EXIT_RULES)}
     if request.tags:
         kwargs["tags"] = dict(request.tags)
     if request.array_size:

@@ -29,22 +29,17 @@ from pathlib import Path
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import (
     ACTIVE_STATES,
-    PERMANENT_EXIT,
-    RETRYABLE_EXIT,
     AttemptUsage,
     Compute,
-    ExitRule,
     JobRequest,
     JobStatus,
 )
+from chalicelib.compute.retry_policy import RetryStrategy, exit_code_as_batch_reports
 
 DEFAULT_COMMAND = [sys.executable, "-m", "newsops_batch"]
-# What Batch does when no rule matches is to retry; the entrypoint's codes make it explicit.
-DEFAULT_EXIT_RULES = [
-    ExitRule("RETRY", on_exit_code=str(RETRYABLE_EXIT)),
-    ExitRule("EXIT", on_exit_code=str(PERMANENT_EXIT)),
-    ExitRule("RETRY", on_reason="*"),
-]
+# A job definition registered without a retry strategy: one attempt, as on Batch.
+NO_RETRY_STRATEGY = RetryStrategy(attempts=1)
+TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 
 ProgressCallback = Callable[[JobStatus], None]
 
@@ -64,6 +59,7 @@ class _Job:
     request: JobRequest
     children: list[_Child]
     created: float
+    retry: RetryStrategy = NO_RETRY_STRATEGY
     started: float | None = None
     stopped: float | None = None
     terminated: str | None = None
@@ -84,6 +80,7 @@ class LocalCompute(Compute):
         workers: int = 0,
         base_env: dict[str, str] | None = None,
         commands: dict[str, list[str]] | None = None,
+        retry: Mapping[str, RetryStrategy] | None = None,
         on_progress: ProgressCallback | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -94,6 +91,9 @@ class LocalCompute(Compute):
         self.base_env = dict(base_env or {})
         # The local stand-in for job definitions: a definition's command, else the entrypoint.
         self.commands = dict(commands or {})
+        # ... and its retry strategy (retry_policy.job_definitions), what a SubmitJob without
+        # one gets on Batch.
+        self.retry = dict(retry or {})
         self.on_progress = on_progress
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
@@ -107,11 +107,10 @@ class LocalCompute(Compute):
         if request.array_size == 1 or request.array_size < 0 or request.array_size > 10_000:
             # Same validation as Batch: an array has 2..10,000 children.
             raise ValueError(f"array size must be 0 (single job) or 2..10000, got {request.array_size}")
-        if not 1 <= request.attempts <= 10:
-            raise ValueError(f"attempts must be 1..10, got {request.attempts}")
+        retry = self.retry_strategy(request)
         job_id = str(uuid.uuid4())
         n = request.array_size or 1
-        job = _Job(job_id, request, [_Child(i) for i in range(n)], created=self.clock.now())
+        job = _Job(job_id, request, [_Child(i) for i in range(n)], created=self.clock.now(), retry=retry)
         with self._lock:
             self._jobs[job_id] = job
         self._persist(job)
@@ -136,6 +135,15 @@ class LocalCompute(Compute):
         for child in job.children:
             self._pool.submit(run_child, child)
         return job_id
+
+    def retry_strategy(self, request: JobRequest) -> RetryStrategy:
+        """The job definition's retry strategy, or the one the request passes instead (which,
+        as on Batch, replaces it; its rules default to the jobs' policy)."""
+        defined = self.retry.get(request.definition, NO_RETRY_STRATEGY)
+        if request.attempts is None and request.exit_rules is None:
+            return defined
+        return RetryStrategy(request.attempts if request.attempts is not None else defined.attempts,
+                             tuple(request.exit_rules) if request.exit_rules is not None else defined.rules)
 
     def describe(self, job_id: str) -> JobStatus:
         with self._lock:
@@ -210,10 +218,9 @@ class LocalCompute(Compute):
     # -- internals ------------------------------------------------------------------------
     def _run_child(self, job: _Job, child: _Child) -> None:
         req = job.request
-        rules = req.exit_rules or DEFAULT_EXIT_RULES
         log_dir = self.home / "logs" / req.name
         log_dir.mkdir(parents=True, exist_ok=True)
-        for attempt in range(req.attempts):
+        for attempt in range(job.retry.attempts):
             env = {**os.environ, **self.base_env, **req.environment,
                    "AWS_BATCH_JOB_ID": f"{job.job_id}:{child.index}" if req.array_size else job.job_id,
                    "AWS_BATCH_JOB_ATTEMPT": str(attempt + 1),
@@ -254,7 +261,7 @@ class LocalCompute(Compute):
                     _kill_group(proc)
                     _, rusage = wait_with_rusage(proc, None)
                     code = None
-                    reason = f"Job attempt duration exceeded timeout ({req.timeout_s}s)"
+                    reason = f"{TIMEOUT_REASON} ({req.timeout_s}s)"
                 wall_s = time.monotonic() - began
                 # Leftovers of a finished attempt die with it, as when a container stops.
                 _kill_group(proc)
@@ -272,11 +279,12 @@ class LocalCompute(Compute):
             if code == 0:
                 child.state = "SUCCEEDED"
                 return
-            if job.terminated:
-                break
-            exit_code = code if code is not None and code >= 0 else None
-            action = next((r.action for r in rules if r.matches(exit_code, reason)), "RETRY")
-            if action == "EXIT":
+            if job.terminated or reason.startswith(TIMEOUT_REASON):
+                break  # Batch retries neither a terminated job nor a timed-out attempt
+            # The rules see what Batch would report: a signal N as exit code 128 + N (the OOM
+            # killer's SIGKILL is 137), the attempt's reason as its statusReason; a local
+            # worker has no container reason.
+            if job.retry.action(exit_code_as_batch_reports(code), reason="", status_reason=reason) == "EXIT":
                 break
         child.state = "FAILED"
 

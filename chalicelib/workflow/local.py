@@ -18,8 +18,9 @@ from typing import Any
 from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.asl import Executor, StatesError, TaskContext, states_entered
 from chalicelib.clock import SYSTEM_CLOCK, Clock
-from chalicelib.compute.base import Compute, ExitRule, JobRequest
+from chalicelib.compute.base import Compute, JobRequest
 from chalicelib.compute.local import process_start_time
+from chalicelib.compute.retry_policy import from_cloudformation
 from chalicelib.ledger.base import Ledger
 from chalicelib.workflow import definition as asl_definition
 from chalicelib.workflow.base import ORCHESTRATOR_DIED, Execution, Workflow
@@ -49,17 +50,19 @@ class LocalTaskDispatcher:
         raise StatesError("States.TaskFailed", f"the local backend has no action for resource {resource}")
 
     def _batch(self, p: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-        retry = p.get("RetryStrategy") or {}
-        rules = [ExitRule(r["Action"].upper(), r.get("OnExitCode"), r.get("OnReason"))
-                 for r in retry.get("EvaluateOnExit", [])]
+        # The pipeline passes no RetryStrategy: the job definition's applies (the compute's
+        # stand-in definitions, chalicelib/compute/retry_policy.py). One passed replaces it.
+        retry = p.get("RetryStrategy")
         env = {e["Name"]: e["Value"] for e in (p.get("ContainerOverrides") or {}).get("Environment", [])}
         command = (p.get("ContainerOverrides") or {}).get("Command")
         request = JobRequest(
             name=p["JobName"], queue=p["JobQueue"], definition=p["JobDefinition"],
             array_size=int((p.get("ArrayProperties") or {}).get("Size", 0)),
-            environment=env, command=command, attempts=int(retry.get("Attempts", 1)),
+            environment=env, command=command,
+            attempts=int(retry.get("Attempts", 1)) if retry is not None else None,
             timeout_s=(p.get("Timeout") or {}).get("AttemptDurationSeconds"),
-            exit_rules=rules, tags=dict(p.get("Tags") or {}),
+            exit_rules=list(from_cloudformation(retry.get("EvaluateOnExit", []))) if retry is not None else None,
+            tags=dict(p.get("Tags") or {}),
         )
         try:
             job_id = self.compute.submit(request)

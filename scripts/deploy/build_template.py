@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.compute import retry_policy
 from chalicelib.schema import TaskSpec
 from chalicelib.settings import Settings
 from chalicelib.taskconfig import load_tasks
@@ -50,14 +50,10 @@ BATCH_IMAGE: dict[str, Any] = {"Fn::If": ["HasImageUri", {"Ref": "ImageUri"},
                                           {"Fn::Sub": "${BatchImageRepository.RepositoryUri}:bootstrap"}]}
 MODEL_CACHE_PATH = "/mnt/models"
 
-# First match wins; no match at all means RETRY (Batch's default), within `attempts`.
-EVALUATE_ON_EXIT: list[dict[str, str]] = [
-    {"OnExitCode": str(RETRYABLE_EXIT), "Action": "RETRY"},  # entrypoint: transient failure
-    {"OnExitCode": str(PERMANENT_EXIT), "Action": "EXIT"},  # entrypoint: bad data/model, no retry
-    {"OnStatusReason": "Host EC2*", "Action": "RETRY"},  # Spot reclaim / instance lost
-    {"OnReason": "CannotStartContainerError*", "Action": "RETRY"},  # host/daemon error at start
-    {"OnReason": "OutOfMemoryError*", "Action": "EXIT"},  # same memory next time: no retry
-]
+# The jobs' one retry policy (chalicelib/compute/retry_policy.py, which the local compute
+# applies too): first match wins; no match at all means RETRY (Batch's default), within
+# `attempts`. The state machines pass no RetryStrategy, which would replace this one.
+EVALUATE_ON_EXIT: list[dict[str, str]] = retry_policy.cloudformation_rules()
 
 
 def logical_id(task: str) -> str:
@@ -128,7 +124,8 @@ def job_definition(task: TaskSpec) -> dict[str, Any]:
             "PlatformCapabilities": ["EC2"],
             "PropagateTags": True,
             "Timeout": {"AttemptDurationSeconds": max(MIN_ATTEMPT_SECONDS, task.timeout_s)},
-            "RetryStrategy": {"Attempts": task.attempts, "EvaluateOnExit": EVALUATE_ON_EXIT},
+            "RetryStrategy": {"Attempts": retry_policy.task_strategy(task).attempts,
+                              "EvaluateOnExit": EVALUATE_ON_EXIT},
             "ContainerProperties": container,
             "Tags": {"newsops-stage": {"Ref": "Stage"}, "newsops-task": task.name},
         },
