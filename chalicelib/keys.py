@@ -126,6 +126,12 @@ def replay_raw_batch(day: date | datetime) -> str:
     return f"{REPLAY_INPUT_PREFIX}raw/{_day(day):%Y-%m-%d}.jsonl.gz"
 
 
+def task_error(rid: str, task: str, n: int) -> str:
+    """Why the last attempt of a chunk failed, written by the job (the cause a person reads in
+    the report, the alert and ``newsops status``, not only an exit code)."""
+    return f"{RUNS_PREFIX}{rid}/errors/{task}/{n:05d}.json"
+
+
 def chunk_plan(rid: str, attempt: int, task: str) -> str:
     """Which chunks a retry attempt of a task runs (the array index maps into this list)."""
     return f"{RUNS_PREFIX}{rid}/attempts/{attempt}/{task}.json"

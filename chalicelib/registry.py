@@ -264,7 +264,7 @@ def promote(store: ObjectStore, task: str, version: str, stage: str = "prod", *,
     """
     if stage not in STAGES:
         raise RegistryError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
-    _manifest, digest = read_manifest(store, task, version)
+    digest = verify_stored(store, task, version).manifest_sha256
     return _move(store, task, stage, version, digest, action="promote", reason=reason,
                  by=by, clock=clock, forced=forced, gate=gate)
 
@@ -479,29 +479,45 @@ def download(store: ObjectStore, resolved: ResolvedModel, dest: Path) -> None:
 
     Raises CorruptModel naming the file, on the first mismatch.
     """
-    prefix = keys.model_prefix(resolved.task, resolved.version)
-    for rel, expected in resolved.manifest.files.items():
+    for rel, _expected in resolved.manifest.files.items():
         target = dest / rel
         if not target.resolve().is_relative_to(dest.resolve()):
             raise CorruptModel(f"manifest of {resolved.task}/{resolved.version} names a file "
                                f"outside the model: {rel!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
-        size = 0
-        try:
-            with store.open_read(prefix + rel) as src, open(target, "wb") as out:
-                while block := src.read(_BLOCK):
-                    h.update(block)
-                    size += len(block)
-                    out.write(block)
-        except KeyError:
-            raise CorruptModel(f"model {resolved.task}/{resolved.version}: file {rel} is listed "
-                               "in the manifest but missing from the registry") from None
-        if size != expected.size or h.hexdigest() != expected.sha256:
-            raise CorruptModel(
-                f"model {resolved.task}/{resolved.version}: checksum mismatch for {rel} "
-                f"(sha256 {h.hexdigest()[:12]}…, {size} bytes; manifest says "
-                f"{expected.sha256[:12]}…, {expected.size} bytes): refusing to load it")
+        with open(target, "wb") as out:
+            _copy_verified(store, resolved, rel, out.write)
+
+
+def verify_stored(store: ObjectStore, task: str, version: str) -> ResolvedModel:
+    """Read every file of a stored version and check it against its manifest (what a job does
+    before loading it); raises CorruptModel naming the first bad file. A promotion calls it, so
+    a corrupted version never becomes a stage."""
+    manifest, digest = read_manifest(store, task, version)
+    resolved = ResolvedModel(task=task, version=version, manifest_sha256=digest, manifest=manifest)
+    for rel in manifest.files:
+        _copy_verified(store, resolved, rel, lambda _block: None)
+    return resolved
+
+
+def _copy_verified(store: ObjectStore, resolved: ResolvedModel, rel: str, write: Any) -> None:
+    expected = resolved.manifest.files[rel]
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with store.open_read(keys.model_prefix(resolved.task, resolved.version) + rel) as src:
+            while block := src.read(_BLOCK):
+                h.update(block)
+                size += len(block)
+                write(block)
+    except KeyError:
+        raise CorruptModel(f"model {resolved.task}/{resolved.version}: file {rel} is listed "
+                           "in the manifest but missing from the registry") from None
+    if size != expected.size or h.hexdigest() != expected.sha256:
+        raise CorruptModel(
+            f"model {resolved.task}/{resolved.version}: checksum mismatch for {rel} "
+            f"(sha256 {h.hexdigest()[:12]}…, {size} bytes; manifest says "
+            f"{expected.sha256[:12]}…, {expected.size} bytes): refusing to load it")
 
 
 def manifest_summary(resolved: ResolvedModel) -> dict[str, Any]:

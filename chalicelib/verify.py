@@ -6,6 +6,7 @@ longer checks the bucket and the index by hand every morning (lesson 5 of docs/d
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -25,6 +26,7 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
     run = rt.ledger.get_run(run_id)
     detail = run.detail if run else {}
     problems: list[str] = list(extra_problems or [])
+    causes: list[str] = []  # chunks whose job recorded why it failed: what a person reads first
     tasks: dict[str, TaskCounts] = {}
     for spec in manifest.tasks:
         counts = TaskCounts(chunks=len(manifest.chunks))
@@ -33,7 +35,8 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
             key = keys.result(run_id, spec.name, chunk.index)
             info = rt.store.head(key)
             if info is None:
-                problems.append(f"missing result {key}")
+                cause = _chunk_error(rt, run_id, spec.name, chunk.index)
+                (causes if cause else problems).append(f"missing result {key}{cause}")
                 continue
             counts.chunks_done += 1
             records = int(info.metadata.get("records", -1))
@@ -52,6 +55,7 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
         counts.seconds = round(seconds, 3)
         tasks[spec.name] = counts
 
+    problems[len(extra_problems or []):len(extra_problems or [])] = causes
     articles = manifest.articles
     if articles["input"] != articles["valid"] + articles["quarantined"]:
         problems.append(f"ingest counts do not add up: {articles}")
@@ -114,6 +118,16 @@ def _cost(run_id: str, rt: Runtime, manifest: RunManifest, tasks: dict[str, Task
     usages = {name: t.usage for name, t in tasks.items() if t.usage is not None}
     return run_cost(usages, prices=prices, articles=valid, chunks=len(manifest.chunks), timings=timings,
                     failed=failed), None
+
+
+def _chunk_error(rt: Runtime, run_id: str, task: str, n: int) -> str:
+    """The cause the job recorded for a chunk it could not finish (keys.task_error), if any."""
+    try:
+        doc = json.loads(rt.store.get(keys.task_error(run_id, task, n)))
+    except (KeyError, ValueError):
+        return ""
+    kind = "failed permanently" if doc.get("permanent") else "failed"
+    return f": attempt {doc.get('attempt', '?')} {kind}: {doc.get('error', '')}"
 
 
 def _timings(detail: dict[str, Any]) -> dict[str, float]:

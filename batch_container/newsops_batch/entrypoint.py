@@ -63,6 +63,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _record_error(store: ObjectStore | None, args: argparse.Namespace, n: int | None, attempt: str,
+                  exc: BaseException, *, permanent: bool) -> None:
+    """Leave the cause where verify finds it: a missing result then says why, not "exit 65"."""
+    if store is None or n is None:
+        return
+    doc = {"run_id": args.run_id, "task": args.task, "chunk": n, "attempt": int(attempt),
+           "permanent": permanent, "error": f"{type(exc).__name__}: {exc}"[:2000],
+           "exit_code": PERMANENT_EXIT if permanent else RETRYABLE_EXIT}
+    try:
+        store.put(keys.task_error(args.run_id, args.task, n), json.dumps(doc).encode())
+    except Exception:  # noqa: BLE001 - the exit code still tells Batch; the log keeps the cause
+        log.exception("could not record the failure of chunk %d", n)
+
+
 def chunk_index(args: argparse.Namespace, store: ObjectStore) -> int:
     """The chunk this process runs: ``--chunk``, else the array index, mapped through the
     retry's chunk plan when there is one (a retry runs only the chunks still missing)."""
@@ -89,6 +103,7 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
     _limit_threads()
     attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1")
     scratch: Path | None = None
+    n: int | None = None
     try:
         store = store or build_store(Settings())
         n = chunk_index(args, store)
@@ -97,9 +112,11 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
         return 0
     except PermanentError as exc:
         log.error("permanent failure (no retry): %s", exc)
+        _record_error(store, args, n, attempt, exc, permanent=True)
         return PERMANENT_EXIT
     except (RetryableError, OSError, MemoryError, TimeoutError, RuntimeError) as exc:
         log.exception("retryable failure: %s", exc)
+        _record_error(store, args, n, attempt, exc, permanent=False)
         return RETRYABLE_EXIT
     finally:
         if scratch is not None:

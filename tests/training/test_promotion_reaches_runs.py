@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from newsops_batch.labelled import load
 from chalicelib import keys, registry
 from chalicelib.jsonl import decode
 from chalicelib.schema import RunManifest, RunReport
+from newsops.cli import main as cli_main
 from tests.pipeline_support import jsonl_gz, put_incoming
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ner50.jsonl"
@@ -61,7 +61,8 @@ def test_promoting_a_version_changes_what_the_next_run_loads(make_runtime, model
     assert {r["output"]["model_version"] for r in results} == {"v2"}
 
 
-def test_a_corrupted_promoted_version_fails_the_run_instead_of_passing_unloaded(make_runtime, model_dir: Path) -> None:
+def test_a_corrupted_promoted_version_fails_the_run_instead_of_passing_unloaded(
+        make_runtime, model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     rt = make_runtime(tasks=[COMPANIES], chunk_size=10)
     registry.push_model(rt.store, model_dir, task="companies", version="v1")
     registry.promote(rt.store, "companies", "v1")
@@ -75,4 +76,24 @@ def test_a_corrupted_promoted_version_fails_the_run_instead_of_passing_unloaded(
     assert report.verdict != "ok"
     logs = "".join(p.read_text() for p in (rt.settings.home / "logs").rglob("*.log"))
     assert "checksum mismatch" in logs and "weights.safetensors" in logs
-    assert json.dumps(report.problems)  # the failure is reported, not silent
+    # The cause, not only "exit code 65": in the report, the alert and `newsops status`.
+    cause = next(p for p in report.problems if p.startswith("missing result"))
+    assert "failed permanently" in cause and "checksum mismatch for weights.safetensors" in cause
+    [alert] = [a for a in rt.alerts.read() if a["severity"] == "error"]
+    assert any("checksum mismatch for weights.safetensors" in p for p in alert["details"]["problems"])
+    monkeypatch.setenv("NEWSOPS_HOME", str(rt.settings.home))
+    monkeypatch.setenv("NEWSOPS_TASKS_FILE", str(rt.settings.tasks_file))
+    assert cli_main(["status", rid]) == 0
+    assert "checksum mismatch for weights.safetensors" in capsys.readouterr().out
+
+
+def test_promote_verifies_every_file_first(make_runtime, model_dir: Path) -> None:
+    rt = make_runtime(tasks=[COMPANIES], chunk_size=10)
+    registry.push_model(rt.store, model_dir, task="companies", version="v1")
+    weights = keys.model_prefix("companies", "v1") + "weights.safetensors"
+    data = bytearray(rt.store.get(weights))
+    data[0] ^= 0xFF
+    rt.store.put(weights, bytes(data))
+    with pytest.raises(registry.CorruptModel, match="checksum mismatch for weights.safetensors"):
+        registry.promote(rt.store, "companies", "v1")
+    assert registry.stage_pointer(rt.store, "companies", "prod") is None
