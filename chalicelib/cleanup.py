@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from chalicelib import keys
+from chalicelib.alerts.base import fit_subject
+from chalicelib.alerts.sns import sns_subject
 from chalicelib.factory import Runtime
 from chalicelib.verify import build_report, publish_report
 
@@ -43,7 +45,15 @@ def fail_run(run_id: str, error: dict[str, Any] | None, rt: Runtime) -> dict[str
         "look_at": [rt.store.uri(keys.report(run_id)), f"newsops status {run_id}"],
     }
     log.error("run %s failed at %s: %s; %d jobs stopped", run_id, stage, message["reason"], len(stopped))
-    return {"subject": f"newsops run FAILED at {stage}: {run_id}", "message": json.dumps(message)}
+    return {"subject": failure_subject(stage, run_id), "message": json.dumps(message)}
+
+
+def failure_subject(stage: str, run_id: str) -> str:
+    """The failure alert's subject. The state machine publishes it to SNS as it is, through no
+    adapter, so it must pass SNS's rules here: one line of printable ASCII, at most 100
+    characters (a 40-character task name and a 61-character replay run id do not fit whole:
+    the stage is cut, the run id is kept)."""
+    return sns_subject(fit_subject(f"newsops run FAILED at {stage}", f": {run_id}"))
 
 
 def _stage(error: dict[str, str], run_id: str) -> str:

@@ -9,6 +9,27 @@ from typing import Any, Literal
 
 Severity = Literal["info", "warning", "error", "resolved"]
 
+# SNS refuses a Publish whose Subject is over 100 characters or holds a line break or a control
+# character; mail clients and pagers show little more. Every subject is cut to this.
+SUBJECT_MAX = 100
+_ELLIPSIS = "..."
+
+
+def one_line(text: str) -> str:
+    """Whitespace runs (newlines, tabs) to one space, other control characters dropped."""
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
+
+
+def fit_subject(text: str, tail: str = "", limit: int = SUBJECT_MAX) -> str:
+    """``text`` + ``tail`` on one line within ``limit`` characters. ``tail`` (a run id: what a
+    person searches for) is kept whole; ``text`` is cut, with "...", where both do not fit."""
+    head, tail = one_line(text), one_line(tail)
+    if len(head) + len(tail) <= limit:
+        return head + tail
+    if len(tail) + len(_ELLIPSIS) >= limit:
+        return tail[:limit]
+    return head[:limit - len(tail) - len(_ELLIPSIS)].rstrip() + _ELLIPSIS + tail
+
 
 @dataclass
 class Alert:
@@ -23,8 +44,7 @@ class Alert:
     time: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
-        # SNS subjects are limited to 100 characters, single line.
-        self.subject = " ".join(self.subject.split())[:100]
+        self.subject = fit_subject(self.subject)
 
     def body(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}

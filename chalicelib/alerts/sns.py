@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from chalicelib.alerts.base import Alert, AlertSink
+from chalicelib.alerts.base import Alert, AlertSink, fit_subject, one_line
 
 log = logging.getLogger("newsops.alerts")
 
@@ -19,8 +19,10 @@ _MAX_MESSAGE_BYTES = 256 * 1024 - 1024
 
 
 def sns_subject(subject: str) -> str:
-    text = " ".join(subject.split()).encode("ascii", "replace").decode("ascii")
-    return (text or "newsops alert")[:100]
+    """One line of printable ASCII (a character outside it becomes "?"), at most 100 long, and
+    never empty: SNS refuses anything else, and then no alert goes out at all."""
+    text = one_line(subject).encode("ascii", "replace").decode("ascii")
+    return fit_subject(text) or "newsops alert"
 
 
 def sns_message(alert: Alert) -> str:

@@ -209,7 +209,6 @@ PIPELINE_INPUT = {
 }
 
 
-@pytest.mark.skipif(not PIPELINE.exists(), reason="no pipeline definition in this checkout")
 def test_project_pipeline_happy_path():
     executor = Executor(PIPELINE.read_text(), pipeline_invoker())
     result = executor.execute(PIPELINE_INPUT, name="r1")
@@ -227,9 +226,59 @@ def test_project_pipeline_happy_path():
     assert result.output["index"] == [{"indexed": 10, "failed": 0}] * 2  # one entry per slice
 
 
-@pytest.mark.skipif(not PIPELINE.exists(), reason="no pipeline definition in this checkout")
 def test_project_pipeline_failed_task_is_caught_and_alerted():
     executor = Executor(PIPELINE.read_text(), pipeline_invoker(fail_task="job-langid"))
     result = executor.execute(PIPELINE_INPUT, name="r1")
     assert (result.status, result.error) == ("FAILED", "newsops.RunFailed")
     assert states_entered(result.history)[-3:] == ["Cleanup", "NotifyFailure", "RunFailed"]
+
+
+# ---- SNS subjects on every path of the project pipeline ---------------------------------
+def _longest_run_ids() -> list[str]:
+    """The longest run ids keys.py makes: a 200-character batch name, and its replay with a
+    40-character task name (execution names allow 80; SNS subjects 100)."""
+    from chalicelib import keys
+
+    key = f"incoming/2026-11-27/{'b' * 200}.jsonl.gz"
+    ids = [keys.run_id(key, "0" * 32), keys.replay_run_id(key, "0" * 32, "t" * 40, "v" * 60)]
+    assert [len(i) for i in ids] == [57, 61]
+    return ids
+
+
+def _sns_checking_invoker(inner, published: list[str], *, cleanup_fails: bool = False):
+    """``inner`` with SNS's rules on Publish (AWS refuses the call, so no alert goes out) and
+    the project's own failure subject from the cleanup Lambda."""
+    from chalicelib.cleanup import failure_subject
+
+    def invoke(resource, payload, ctx):
+        if resource == "arn:aws:states:::sns:publish":
+            subject = payload.get("Subject", "")
+            if len(subject) > 100 or not subject.isascii() or not subject.isprintable():
+                raise StatesError("SNS.InvalidParameterException", f"Invalid parameter: Subject {subject!r}")
+            published.append(subject)
+        if resource == "arn:aws:states:::lambda:invoke" and payload["FunctionName"] == "${CleanupFunctionArn}":
+            if cleanup_fails:
+                raise StatesError("ImportModuleError", "the cleanup function cannot start")
+            rid = payload["Payload"]["run_id"]
+            return {"Payload": {"subject": failure_subject(f"task {'t' * 40}", rid),
+                                "message": json.dumps(payload["Payload"])}}
+        return inner(resource, payload, ctx)
+
+    return invoke
+
+
+@pytest.mark.parametrize("path", ["success", "task-failed", "cleanup-failed"])
+def test_every_alert_subject_of_the_pipeline_fits_sns(path: str) -> None:
+    for rid in _longest_run_ids():
+        published: list[str] = []
+        inner = pipeline_invoker(fail_task=None if path == "success" else "job-langid")
+        executor = Executor(PIPELINE.read_text(),
+                            _sns_checking_invoker(inner, published, cleanup_fails=path == "cleanup-failed"))
+        result = executor.execute({**PIPELINE_INPUT, "run_id": rid}, name=rid)
+        assert result.status == ("SUCCEEDED" if path == "success" else "FAILED"), (result.error, result.cause)
+        if path != "success":
+            assert result.error == "newsops.RunFailed", result.cause  # not a failed NotifyFailure
+        [subject] = published
+        assert len(subject) <= 100 and subject.endswith(rid), subject
+        assert subject.startswith({"success": "newsops run ok", "task-failed": "newsops run FAILED at task",
+                                   "cleanup-failed": "newsops run FAILED, cleanup failed"}[path])
