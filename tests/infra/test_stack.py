@@ -319,18 +319,6 @@ def test_train_job_role_writes_only_training_outputs_and_the_registry(resources:
     assert principal == {"Service": "ecs-tasks.amazonaws.com"}
 
 
-# What each function's code does, as IAM actions (the brief of issue #8).
-REQUIRED_ACTIONS = {
-    "ingest": {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem",
-               "states:StartExecution", "states:DescribeExecution", "sqs:SendMessage"},
-    "index": {"s3:GetObject", "dynamodb:UpdateItem"},
-    "verify": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem", "batch:ListJobs", "batch:DescribeJobs"},
-    "cleanup": {"batch:ListJobs", "batch:TerminateJob", "s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
-    "crawl": {"s3:PutObject", "dynamodb:PutItem", "dynamodb:GetItem"},
-    "verifier": {"batch:ListJobs", "batch:TerminateJob", "sns:Publish", "s3:GetObject", "dynamodb:Query"},
-    "reaper": {"batch:ListJobs", "batch:TerminateJob", "sns:Publish", "s3:GetObject", "dynamodb:UpdateItem"},
-    "api_handler": {"s3:GetObject", "dynamodb:GetItem", "dynamodb:Query"},
-}
 # Actions without resource-level permissions: "*" is the only possible Resource.
 STAR_OK = {"batch:ListJobs", "batch:DescribeJobs"}
 
@@ -338,8 +326,7 @@ STAR_OK = {"batch:ListJobs", "batch:DescribeJobs"}
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_function_role_is_least_privilege(resources: dict[str, Any], name: str) -> None:
     stmts = statements(resources[FUNCTIONS[name].role])
-    granted = actions(stmts)
-    assert REQUIRED_ACTIONS[name] <= granted, f"{name} lacks {sorted(REQUIRED_ACTIONS[name] - granted)}"
+    # Which actions: tests/infra/test_permissions.py, against chalicelib/permissions.py.
     for s in stmts:
         acts = {s["Action"]} if isinstance(s["Action"], str) else set(s["Action"])
         assert s["Effect"] == "Allow"
@@ -372,7 +359,8 @@ def test_batch_job_role_writes_only_results_and_quarantine(resources: dict[str, 
     stmts = statements(resources["BatchJobRole"])
     put = [s for s in stmts if "s3:PutObject" in actions([s])]
     assert [r["Fn::Sub"] for s in put for r in s["Resource"]] == [
-        "${DataBucket.Arn}/runs/*/results/*", "${DataBucket.Arn}/runs/*/quarantine/*"]
+        "${DataBucket.Arn}/runs/*/results/*", "${DataBucket.Arn}/runs/*/quarantine/*",
+        "${DataBucket.Arn}/runs/*/errors/*"]
 
 
 def test_search_is_an_optional_domain_or_an_existing_endpoint(stack: dict[str, Any]) -> None:
