@@ -55,6 +55,7 @@ class JobContext:
 def load_runner(spec: TaskSpec, context: JobContext | None = None) -> TaskRunner:
     """The runner of a task kind, its model loaded (and fetched from the registry if need be)."""
     context = context or JobContext()
+    check_language_options(spec)
     if spec.kind == "embedding":
         from newsops_batch.tasks.embedding import EmbeddingRunner
 
@@ -87,5 +88,39 @@ def article_text(article: Article) -> str:
     return f"{article.title}\n\n{article.body}"
 
 
+def routed_language(spec: TaskSpec, article: Article) -> str | None:
+    """The language whose model the task runs on ``article``; None: the task skips it.
+
+    ``spec.languages`` lists the languages the task's models are for (None: all). An article in
+    another language goes where ``options.other_languages`` says: "skip" (the default: its output
+    says why) or one of ``spec.languages``, whose model then runs on it and its output says so
+    (``processed_as``). A French article never reaches an English model unless the config says so.
+    """
+    language = article.language or "und"
+    if spec.languages is None or language in spec.languages:
+        return language
+    other = spec.options.get("other_languages", "skip")
+    return None if other == "skip" else str(other)
+
+
 def handles(spec: TaskSpec, article: Article) -> bool:
-    return spec.languages is None or (article.language or "und") in spec.languages
+    return routed_language(spec, article) is not None
+
+
+def skip_reason(spec: TaskSpec, article: Article) -> str:
+    known = ", ".join(spec.languages or [])
+    return (f"language {article.language!r} is not handled by this task (it has models for {known}; "
+            f"options.other_languages is \"skip\")")
+
+
+def language_note(spec: TaskSpec, article: Article) -> dict[str, str]:
+    """``{"processed_as": code}`` when the article ran on another language's model, else {}."""
+    routed = routed_language(spec, article)
+    return {"processed_as": routed} if routed and routed != (article.language or "und") else {}
+
+
+def check_language_options(spec: TaskSpec) -> None:
+    other = spec.options.get("other_languages", "skip")
+    if other != "skip" and (spec.languages is None or other not in spec.languages):
+        raise PermanentError(f"task {spec.name}: options.other_languages must be \"skip\" or one of its "
+                             f"languages {spec.languages}, not {other!r}")

@@ -22,7 +22,13 @@ from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.errors import PermanentError
 from newsops_batch.segments import paragraphs
 from newsops_batch.spaneval import Span
-from newsops_batch.tasks import JobContext, article_text, handles
+from newsops_batch.tasks import (
+    JobContext,
+    article_text,
+    language_note,
+    routed_language,
+    skip_reason,
+)
 
 log = logging.getLogger("newsops.batch.char_ner")
 
@@ -90,12 +96,12 @@ class CharNerRunner:
 
     def run(self, articles: Sequence[Article]) -> list[dict[str, Any] | Exception]:
         out: list[dict[str, Any] | Exception] = [
-            {"companies": [], "skipped": f"language {a.language!r} is not handled by this task",
+            {"companies": [], "skipped": skip_reason(self.spec, a),
              "model_version": self.model_version} for a in articles]
         by_language: dict[str, list[int]] = defaultdict(list)
         for i, a in enumerate(articles):
-            language = a.language or "und"
-            if handles(self.spec, a) and self._handled(language):
+            language = routed_language(self.spec, a)
+            if language is not None and self._handled(language):
                 by_language[language].append(i)
         for language, idx in by_language.items():
             if language in self.model_languages:
@@ -109,7 +115,8 @@ class CharNerRunner:
                 found = [self._one(article_text(articles[i]), language) for i in idx]
             for i, mentions in zip(idx, found, strict=True):
                 out[i] = mentions if isinstance(mentions, Exception) else {
-                    "companies": merge_mentions(mentions), "model_version": self.model_version}
+                    "companies": merge_mentions(mentions), "model_version": self.model_version,
+                    **language_note(self.spec, articles[i])}
         return out
 
     def _one(self, text: str, language: str) -> list[Mention] | Exception:

@@ -15,7 +15,7 @@ import numpy as np
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.engine import Engine, growing_slices, mean_pool_normalized
 from newsops_batch.loading import load_task_model, window_length
-from newsops_batch.tasks import JobContext, article_text, handles
+from newsops_batch.tasks import JobContext, article_text, handles, language_note, skip_reason
 
 log = logging.getLogger("newsops.batch.embedding")
 
@@ -52,10 +52,11 @@ class EmbeddingRunner:
         todo = [i for i, a in enumerate(articles) if handles(self.spec, a)]
         vectors = self.embed([article_text(articles[i]) for i in todo])
         out: list[dict[str, Any] | Exception] = [
-            {"embedding": None, "skipped": f"language {a.language!r} is not handled by this task",
+            {"embedding": None, "skipped": skip_reason(self.spec, a),
              "model_version": self.model_version} for a in articles]
         for i, v in zip(todo, vectors, strict=True):
-            out[i] = v if isinstance(v, Exception) else self.output(v)
+            out[i] = v if isinstance(v, Exception) else {**self.output(v),
+                                                         **language_note(self.spec, articles[i])}
         return out
 
     def output(self, vector: np.ndarray) -> dict[str, Any]:

@@ -34,7 +34,13 @@ from chalicelib import keys
 from chalicelib.jsonl import iter_records
 from chalicelib.schema import Article, TaskSpec
 from newsops_batch.errors import PermanentError
-from newsops_batch.tasks import JobContext, article_text
+from newsops_batch.tasks import (
+    JobContext,
+    article_text,
+    language_note,
+    routed_language,
+    skip_reason,
+)
 from newsops_batch.tasks.embedding import EmbeddingRunner
 
 log = logging.getLogger("newsops.batch.embedding_classification")
@@ -173,18 +179,23 @@ class EmbeddingClassifierRunner:
         out: list[dict[str, Any] | Exception] = [PermanentError("not classified")] * len(articles)
         routed: dict[str, list[int]] = {}
         for i, a in enumerate(articles):
-            routed.setdefault(a.language if a.language in self.routes else "", []).append(i)
+            language = routed_language(self.spec, a)
+            if language is None:
+                out[i] = {"label": None, "score": None, "skipped": skip_reason(self.spec, a),
+                          "model_version": self.model_version}
+                continue
+            routed.setdefault(language if language in self.routes else "", []).append(i)
         main_idx = routed.pop("", [])
         reused = self._backbone_result() if main_idx else {}
         hit = [i for i in main_idx if articles[i].id in reused]
         miss = [i for i in main_idx if articles[i].id not in reused]
         vectors: dict[int, np.ndarray | Exception] = {i: reused[articles[i].id] for i in hit}  # type: ignore[index]
         vectors.update(zip(miss, self.backbone.embed([article_text(articles[i]) for i in miss]), strict=True))
-        self._classify(main_idx, vectors, self.main, out)
+        self._classify(main_idx, vectors, self.main, out, articles)
         for language, idx in routed.items():
             route = self.routes[language]
             self._classify(idx, dict(zip(idx, route.embedder.embed(
-                [article_text(articles[i]) for i in idx]), strict=True)), route, out)
+                [article_text(articles[i]) for i in idx]), strict=True)), route, out, articles)
         self.result_metadata = {"backbone_task": self.backbone_task or "",
                                 "backbone_reused": str(len(hit)), "backbone_computed": str(len(miss))}
         if self.backbone_task:
@@ -193,7 +204,7 @@ class EmbeddingClassifierRunner:
         return out
 
     def _classify(self, idx: list[int], vectors: dict[int, np.ndarray | Exception], route: _Route,
-                  out: list[dict[str, Any] | Exception]) -> None:
+                  out: list[dict[str, Any] | Exception], articles: Sequence[Article]) -> None:
         good = [i for i in idx if not isinstance(vectors[i], Exception)]
         for i in idx:
             if isinstance(vectors[i], Exception):
@@ -207,4 +218,4 @@ class EmbeddingClassifierRunner:
         for row, i in enumerate(good):
             best = int(probs[row].argmax())
             out[i] = {"label": route.labels[best], "score": round(float(probs[row, best]), 4),
-                      "model_version": self.model_version}
+                      "model_version": self.model_version, **language_note(self.spec, articles[i])}

@@ -28,7 +28,7 @@ from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
 from newsops_batch.errors import PermanentError
 from newsops_batch.loading import load_task_model, window_length
-from newsops_batch.tasks import JobContext, article_text, handles
+from newsops_batch.tasks import JobContext, article_text, handles, language_note, skip_reason
 from newsops_batch.windows import best_context, owners, window_starts
 
 log = logging.getLogger("newsops.batch.token_classification")
@@ -250,7 +250,7 @@ class TokenClassificationRunner:
         todo = [i for i, a in enumerate(articles) if handles(self.spec, a)]
         found = self.spans([article_text(articles[i]) for i in todo])
         out: list[dict[str, Any] | Exception] = [
-            {"companies": [], "skipped": f"language {a.language!r} is not handled by this task",
+            {"companies": [], "skipped": skip_reason(self.spec, a),
              "model_version": self.model_version} for a in articles]
         for i, mentions in zip(todo, found, strict=True):
             if isinstance(mentions, Exception):
@@ -258,5 +258,6 @@ class TokenClassificationRunner:
                 continue
             kept = [m for m in mentions if (self.labels is None or m.label in self.labels)
                     and m.score >= self.min_score]
-            out[i] = {"companies": merge_mentions(kept), "model_version": self.model_version}
+            out[i] = {"companies": merge_mentions(kept), "model_version": self.model_version,
+                      **language_note(self.spec, articles[i])}
         return out
