@@ -14,6 +14,7 @@ and ``<home>/metrics.jsonl`` with the very same documents, next to the human log
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ from chalicelib.settings import Settings
 SERVICE = "newsops"
 NAMESPACE = "newsops"
 _lock = threading.Lock()
+_metrics_failed = False
+_DISK_FAULTS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EFBIG})
 _logger: Logger | None = None
 _target: str | None = None
 _LEVEL = os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper()
@@ -44,8 +47,7 @@ def configure_logging(settings: Settings) -> Logger:
     target = str(_local_path(settings, "logs/newsops.jsonl")) if local else "stdout"
     with _lock:
         if _logger is None:
-            _logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stdout),
-                             utc=True)
+            _logger = Logger(service=SERVICE, logger_handler=_OneLineErrors(sys.stdout), utc=True)
         handler = _logger.logger_handler
         assert isinstance(handler, logging.StreamHandler)
         if target != _target:
@@ -59,6 +61,23 @@ def configure_logging(settings: Settings) -> Logger:
             _target = target
         _own_the_service_logger(handler, local=local)
         return _logger
+
+
+class _OneLineErrors(logging.StreamHandler):
+    """The structured log's handler. When its file cannot be written (a full or read-only
+    disk) it says so once, in one line on stderr, instead of a traceback per log line; the
+    human log on stderr goes on."""
+
+    _reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if _OneLineErrors._reported:
+            return
+        _OneLineErrors._reported = True
+        exc = sys.exc_info()[1]
+        where = getattr(self.stream, "name", "the structured log")
+        sys.stderr.write(f"newsops: cannot write {where}: {getattr(exc, 'strerror', None) or exc}; "
+                         "further structured log lines are dropped\n")
 
 
 def _own_the_service_logger(handler: logging.Handler, *, local: bool) -> None:
@@ -147,7 +166,11 @@ def log_context(event: Any, get_response: Any) -> Any:
     try:
         response = get_response(event)
     except Exception as exc:
-        logger.exception("%s failed: %s", kind, exc)
+        if isinstance(exc, OSError) and exc.errno in _DISK_FAULTS:
+            # A full or read-only disk: the cause in one line, not a traceback per function.
+            logger.error("%s failed: %s", kind, exc)
+        else:
+            logger.exception("%s failed: %s", kind, exc)
         emit_metrics(settings, {"Failures": ("Count", 1)}, dimensions={"event": kind.split(" ")[0]},
                      metadata={"run_id": rid})
         raise
@@ -188,9 +211,18 @@ def emit_metrics(settings: Settings, metrics: dict[str, Metric], *,
                                    metadata=metadata), separators=(",", ":"))
     if settings.backend == "local":
         path = _local_path(settings, "metrics.jsonl")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _lock, open(path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _lock, open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            # Metrics are the least of a full disk's problems: one line, and the work goes on.
+            global _metrics_failed
+            if not _metrics_failed:
+                _metrics_failed = True
+                logging.getLogger("newsops.metrics").warning(
+                    "metrics not recorded in %s: %s (further failures not repeated)", path,
+                    exc.strerror or exc)
     else:
         with _lock:
             sys.stdout.write(line + "\n")

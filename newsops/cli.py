@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib import keys
+
+# A full, read-only or failing disk: an environment fault to state in one line, not a bug.
+_DISK_FAULTS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EFBIG})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,6 +161,17 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno not in _DISK_FAULTS:
+            raise
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"newsops {args.command}: cannot write {where}{exc.strerror or exc}"
+              " (free space or make NEWSOPS_HOME writable, then run the command again)", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -44,9 +44,16 @@ def print_run_summary(rt: Runtime, run_id: str) -> int:
         print(f"  problem: {p}")
     for line in cost_lines(report):
         print(f"  {line}")
+    # The ledger has the last word: a report can say ok while the run's end was never recorded
+    # (a disk that filled up after the report was written).
+    if run.state != "SUCCEEDED" and report.verdict == "ok":
+        execution = rt.workflow.describe(run.execution)
+        how = f"execution {execution.status}: {execution.error or ''}" if execution else "no execution"
+        print(f"  verdict: NOT RECORDED: the run is {run.state} ({how}); see `newsops verify`")
+        return 1
     print(f"  verdict: {report.verdict.upper()}")
     print(f"  report:  {rt.store.uri(keys.report(run_id))}")
-    return 0 if report.verdict == "ok" else 1
+    return 0 if report.verdict == "ok" and run.state == "SUCCEEDED" else 1
 
 
 def print_crawl_summary(report: Any) -> None:

@@ -19,15 +19,20 @@ class LocalAlertSink(AlertSink):
         self._lock = threading.Lock()
 
     def publish(self, alert: Alert) -> None:
-        line = json.dumps(alert.body(), sort_keys=True, default=str)
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        # stderr first: it needs no disk, so an alert about a full or read-only disk still
+        # reaches the person; the file is the record, written when it can be.
         # A run that went well is news, not an alarm: only warnings and errors say ALERT.
         if alert.severity in ("info", "resolved"):
             log.info("notice %s: %s", alert.subject, alert.reason)
         else:
             log.log(logging.WARNING if alert.severity == "warning" else logging.ERROR,
                     "ALERT %s: %s", alert.subject, alert.reason)
+        line = json.dumps(alert.body(), sort_keys=True, default=str)
+        try:
+            with self._lock, open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            log.error("the alert above is not recorded in %s: %s", self.path, exc.strerror or exc)
 
     def read(self) -> list[dict]:
         if not self.path.exists():

@@ -12,6 +12,7 @@ process (``usage``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -35,6 +36,8 @@ from chalicelib.compute.base import (
     JobStatus,
 )
 from chalicelib.compute.retry_policy import RetryStrategy, exit_code_as_batch_reports
+
+log = logging.getLogger("newsops.compute.local")
 
 DEFAULT_COMMAND = [sys.executable, "-m", "newsops_batch"]
 # A job definition registered without a retry strategy: one attempt, as on Batch.
@@ -119,18 +122,27 @@ class LocalCompute(Compute):
         def run_child(child: _Child) -> None:
             try:
                 self._run_child(job, child)
+            except Exception as exc:  # noqa: BLE001 - this machine's fault (a read-only or full
+                # disk for the log), not the job's: the child fails with the cause, nothing waits.
+                log.error("job %s child %d could not run: %s", job_id, child.index, exc)
+                child.state = "FAILED"
+                child.attempts.append({"exit_code": None, "reason": f"could not run: {exc}"[:500]})
             finally:
                 with job.lock:
                     remaining["left"] -= 1
                     if remaining["left"] == 0:
                         job.done = True
                         job.stopped = self.clock.now()
-                # Persist before waking waiters, so the registry file is never behind them.
-                self._persist(job)
-                if self.on_progress:
-                    self.on_progress(self._status(job))
-                if job.done:
-                    job.finished.set()
+                try:
+                    # Persist before waking waiters, so the registry file is never behind them.
+                    self._persist(job)
+                    if self.on_progress:
+                        self.on_progress(self._status(job))
+                except OSError as exc:
+                    log.error("job %s: its registry file could not be written: %s", job_id, exc)
+                finally:
+                    if job.done:
+                        job.finished.set()  # a waiter never hangs on a disk that went away
 
         for child in job.children:
             self._pool.submit(run_child, child)

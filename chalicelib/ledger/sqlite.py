@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.ledger.base import Ledger, RunRecord
+from chalicelib.sqlitefaults import named_disk_faults, rollback
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -37,6 +38,7 @@ _COLUMNS = ("run_id", "input_key", "etag", "state", "created", "updated", "ended
 
 
 class SqliteLedger(Ledger):
+    @named_disk_faults
     def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self.clock = clock or SYSTEM_CLOCK
@@ -62,6 +64,7 @@ class SqliteLedger(Ledger):
         d["detail"] = json.loads(d["detail"])
         return RunRecord(**d)
 
+    @named_disk_faults
     def claim_run(self, record: RunRecord) -> bool:
         try:
             self._conn().execute(
@@ -73,18 +76,21 @@ class SqliteLedger(Ledger):
             return False
         return True
 
+    @named_disk_faults
     def take_over_claim(self, run_id: str, *, claimed_before: float) -> bool:
         cur = self._conn().execute(
             "UPDATE runs SET updated = ? WHERE run_id = ? AND state = 'CLAIMED' AND updated < ?",
             (self.clock.now(), run_id, claimed_before))
         return cur.rowcount == 1
 
+    @named_disk_faults
     def release_claim(self, run_id: str) -> bool:
         cur = self._conn().execute(
             "UPDATE runs SET state = 'CLAIMED', updated = 0 "
             "WHERE run_id = ? AND state IN ('CLAIMED', 'RUNNING')", (run_id,))
         return cur.rowcount == 1
 
+    @named_disk_faults
     def reopen_run(self, run_id: str, *, attempt: int, execution: str,
                    previous: dict[str, Any]) -> bool:
         conn = self._conn()
@@ -94,7 +100,7 @@ class SqliteLedger(Ledger):
                 f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None or (rec := self._row(row)).state == "SUCCEEDED" or \
                     int(rec.detail.get("attempt", 1)) != attempt - 1:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 return False
             rec.detail["attempts"] = [*rec.detail.get("attempts", []), previous]
             rec.detail.update(attempt=attempt, execution=execution)
@@ -103,10 +109,11 @@ class SqliteLedger(Ledger):
                 "WHERE run_id=?", (self.clock.now(), json.dumps(rec.detail), run_id))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return True
 
+    @named_disk_faults
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -131,16 +138,18 @@ class SqliteLedger(Ledger):
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return rec
 
+    @named_disk_faults
     def get_run(self, run_id: str) -> RunRecord | None:
         row = self._conn().execute(
             f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
         return self._row(row) if row else None
 
+    @named_disk_faults
     def list_runs(
         self, *, state: str | None = None, limit: int = 50, before: float | None = None
     ) -> list[RunRecord]:
@@ -156,12 +165,14 @@ class SqliteLedger(Ledger):
         args.append(limit)
         return [self._row(r) for r in self._conn().execute(sql, args).fetchall()]
 
+    @named_disk_faults
     def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
         row = self._conn().execute(
             "SELECT value FROM state WHERE namespace = ? AND key = ?", (namespace, key)
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    @named_disk_faults
     def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None:
         self._conn().execute(
             "INSERT INTO state (namespace, key, value, updated) VALUES (?, ?, ?, ?) "
@@ -169,6 +180,7 @@ class SqliteLedger(Ledger):
             (namespace, key, json.dumps(value), self.clock.now()),
         )
 
+    @named_disk_faults
     def list_state(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:
         rows = self._conn().execute(
             "SELECT key, value FROM state WHERE namespace = ? ORDER BY key", (namespace,)

@@ -31,6 +31,7 @@ from chalicelib.search.document import (
     prepare,
 )
 from chalicelib.search.fts import index_text, match_expression
+from chalicelib.sqlitefaults import named_disk_faults, rollback
 
 # Bump when index_text() changes: an index built by older code is then re-tokenised on open.
 TEXT_VERSION = "1"
@@ -123,6 +124,7 @@ class LocalSearchIndex(SearchIndex):
     # segments and never merged, at 2,000 they were 25 and 32k of them re-merged once (FTS5
     # insert CPU 172 -> 126 us a document; queries at 50k measured no slower). Two batches
     # (~10 KB a document: stored JSON, FTS text, vector) are in memory at once.
+    @named_disk_faults
     def __init__(self, path: Path, *, dims: int = 384, batch_docs: int = 5000) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +187,7 @@ class LocalSearchIndex(SearchIndex):
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('text_version', ?)", (TEXT_VERSION,))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
 
     @staticmethod
@@ -219,6 +221,7 @@ class LocalSearchIndex(SearchIndex):
             [(c["normalized"], _key(c["normalized"]), _key(c["name"])) for c in doc["companies"]],
         )
 
+    @named_disk_faults
     def index(self, documents: Iterable[dict[str, Any]]) -> IndexOutcome:
         """Validate and tokenise a batch on this thread while a writer thread stores the previous
         one: sqlite3 releases the GIL inside SQLite, so the two overlap on two cores. At most two
@@ -304,18 +307,20 @@ class LocalSearchIndex(SearchIndex):
             conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return len(rows)
 
     # -- reads --------------------------------------------------------------------------------
 
+    @named_disk_faults
     def count(self, *, run_id: str | None = None) -> int:
         conn = self._conn()
         if run_id:
             return conn.execute("SELECT count(*) FROM docs WHERE run_id = ?", (run_id,)).fetchone()[0]
         return conn.execute("SELECT count(*) FROM docs").fetchone()[0]
 
+    @named_disk_faults
     def get(self, doc_id: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT doc, embedding FROM docs WHERE id = ?", (doc_id,)).fetchone()
         if row is None:
@@ -353,6 +358,7 @@ class LocalSearchIndex(SearchIndex):
             params += [len(keys.REPLAY_RUN_PREFIX), keys.REPLAY_RUN_PREFIX]
         return where, params
 
+    @named_disk_faults
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         conn = self._conn()
