@@ -164,13 +164,28 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
     log.info("run %s: %d articles valid, %d quarantined, %d chunks; starting workflow",
              rid, split.counts["valid"], split.counts["quarantined"], len(split.chunks))
     if not split.chunks:
-        # Nothing valid to process: the workflow would submit empty arrays. Verify says why.
-        from chalicelib.verify import verify_run
-
-        verify_run(rid, rt, extra_problems=["no valid article in the input"])
-        return IngestOutcome(rid, "started", "no valid articles", split.counts, 0, "FAILED")
+        return _fail_without_articles(rt, rid, key, split)
     execution = rt.workflow.start(rid, payload.model_dump())
     return IngestOutcome(rid, "started", "", split.counts, len(split.chunks), execution.status)
+
+
+def _fail_without_articles(rt: Runtime, rid: str, key: str, split: _Split) -> IngestOutcome:
+    """Every line was quarantined: the workflow would submit empty arrays. The run fails here,
+    its report and its one alert say why (the verifier then knows it was alerted)."""
+    from chalicelib.verify import verify_run
+
+    reasons = "; ".join(split.first_reasons)
+    cause = (f"no valid article in the input: all {split.counts['quarantined']} lines quarantined"
+             + (f" (first: {reasons})" if reasons else ""))
+    verify_run(rid, rt, extra_problems=[cause])
+    rt.ledger.update_run(rid, detail={"failed_at": "ingest", "failure": cause[:1000]})
+    rt.alerts.publish(Alert(
+        subject=f"newsops run FAILED at ingest: {rid}", severity="error", reason=cause[:1000],
+        run_id=rid, stage="ingest", counts=split.counts,
+        look_at=[rt.store.uri(keys.ingest_quarantine(rid)), f"newsops status {rid}"],
+        details={"input": rt.store.uri(key)}))
+    rt.ledger.update_run(rid, detail={"alerted": True})
+    return IngestOutcome(rid, "started", cause, split.counts, 0, "FAILED")
 
 
 def execution_input(rt: Runtime, rid: str, chunks: int, *, specs: list[TaskSpec] | None = None,
@@ -211,6 +226,7 @@ def _chunk_size_for(lines: int, chunk_size: int, max_chunks: int) -> int:
 class _Split:
     chunks: list[ChunkInfo]
     counts: dict[str, int]
+    first_reasons: list[str] = field(default_factory=list)  # a few, for a run that has no article
 
 
 class _ChunkBuffer:
@@ -266,6 +282,7 @@ def _count_lines(rt: Runtime, key: str, *, pin: _Pin | None = None) -> int:
 def _split(rt: Runtime, rid: str, key: str, chunk_size: int, *, pin: _Pin | None = None) -> _Split:
     chunks: list[ChunkInfo] = []
     counts = {"input": 0, "valid": 0, "quarantined": 0}
+    first_reasons: list[str] = []
     seen: set[str] = set()
     json_ok = 0
     written: list[str] = []
@@ -311,6 +328,8 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int, *, pin: _Pin | None
                     json_ok += 1
                 if article is None:
                     counts["quarantined"] += 1
+                    if len(first_reasons) < 3:
+                        first_reasons.append(f"line {lineno}: {reason}"[:200])
                     if quarantine is None:
                         quarantine = stack.enter_context(rt.store.open_write(keys.ingest_quarantine(rid)))
                     quarantine.write(dumps_line(QuarantineRecord(
@@ -338,7 +357,7 @@ def _split(rt: Runtime, rid: str, key: str, chunk_size: int, *, pin: _Pin | None
             for k in written:
                 rt.store.delete(k)
             raise RejectedInput("not JSON lines: no line of the input is a JSON object")
-    return _Split(chunks, counts)
+    return _Split(chunks, counts, first_reasons)
 
 
 def _normalized_line(line: bytes, article: Article) -> bytes:
