@@ -92,6 +92,7 @@ def build_store(settings: Settings) -> ObjectStore:
 def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: Clock) -> Runtime:
     from chalicelib.alerts.local import LocalAlertSink
     from chalicelib.compute.local import LocalCompute
+    from chalicelib.compute.retry_policy import job_definitions
     from chalicelib.ledger.sqlite import SqliteLedger
     from chalicelib.search.local import LocalSearchIndex
     from chalicelib.store.events import object_created_event
@@ -112,7 +113,11 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: 
     if settings.tasks_file:
         worker_env["NEWSOPS_TASKS_FILE"] = str(settings.tasks_file.resolve())
     commands = {f"{settings.job_definition_prefix}-{t.name}": t.command for t in tasks.tasks if t.command}
-    compute = LocalCompute(home, workers=workers, base_env=worker_env, commands=commands, clock=clock)
+    # The stand-in job definitions' retry strategies: what Batch applies to a SubmitJob
+    # without one (the pipeline passes none).
+    retry = job_definitions(settings.job_definition_prefix, tasks.tasks)
+    compute = LocalCompute(home, workers=workers, base_env=worker_env, commands=commands, retry=retry,
+                           clock=clock)
     search = LocalSearchIndex(home / "search.sqlite3")
 
     def resolve_lambda(name: str) -> Any:
