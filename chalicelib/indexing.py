@@ -22,8 +22,9 @@ from chalicelib.schema import IndexSlice, RunManifest, describe_errors
 
 log = logging.getLogger("newsops.index")
 _MAX_FAILURES_KEPT = 100
-# Per slice: a run of 100 slices keeps its ledger item far below DynamoDB's 400 KB.
-_MAX_FAILURES_KEPT_PER_SLICE = 10
+# Per slice, reasons cut: a run of 100 slices keeps its ledger item far below DynamoDB's 400 KB.
+_MAX_FAILURES_KEPT_PER_SLICE = 3
+_MAX_REASON_CHARS = 300
 SLICE_PREFIX = "index_slice:"
 
 
@@ -65,7 +66,8 @@ def index_slice(run_id: str, first: int, last: int, rt: Runtime) -> dict[str, An
     rt.ledger.update_run(run_id, detail={slice_key(first, last): {
         "first": first, "last": last, "started": started, "ended": rt.clock.now(),
         "indexed": outcome.indexed, "failed": len(outcome.failed), "retried": outcome.retried,
-        "failures": outcome.failed[:_MAX_FAILURES_KEPT_PER_SLICE]}})
+        "failures": [{**f, "reason": str(f.get("reason", ""))[:_MAX_REASON_CHARS]}
+                     for f in outcome.failed[:_MAX_FAILURES_KEPT_PER_SLICE]]}})
     log.info("run %s chunks %d..%d: %d documents indexed, %d failed", run_id, first, last,
              outcome.indexed, len(outcome.failed))
     return {"run_id": run_id, "first": first, "last": last, "indexed": outcome.indexed,

@@ -93,3 +93,19 @@ def test_run_limit_counts_other_runs_children_and_local_workers():
     assert run_limit_s(one, aws, extra_children=4) == 4 * 10 + 100
     local = Settings(backend="local", workers=4, queue_wait_s=100)
     assert run_limit_s(one, local) == 10 + 100
+
+
+def test_the_summary_adds_slices_up_and_keeps_their_failures():
+    detail = {"t_ingest_start": 1.0, "index": {"indexed": 99},  # an older summary is not a slice
+              f"{SLICE_PREFIX}00000-00001": {"first": 0, "last": 1, "started": 10.0, "ended": 12.0,
+                                             "indexed": 7, "failed": 1, "retried": 0,
+                                             "failures": [{"id": "a", "reason": "bad vector"}]},
+              f"{SLICE_PREFIX}00002-00002": {"first": 2, "last": 2, "started": 11.0, "ended": 15.0,
+                                             "indexed": 3, "failed": 2, "retried": 1,
+                                             "failures": [{"id": "b", "reason": "x"}, {"id": "c", "reason": "y"}]}}
+    summary = index_summary(detail)
+    assert summary == {"indexed": 10, "failed": 3, "retried": 1, "slices": 2, "chunks": 3,
+                       "failures": [{"id": "a", "reason": "bad vector"}, {"id": "b", "reason": "x"},
+                                    {"id": "c", "reason": "y"}],
+                       "t_index_start": 10.0, "t_index_end": 15.0}
+    assert index_summary({"index": {"indexed": 5}}) is None
