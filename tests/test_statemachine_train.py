@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.compute.retry_policy import cloudformation_rules
 from chalicelib.schema import TrainRequest
 from chalicelib.settings import Settings
 from chalicelib.training import STEPS, execution_input, job_name
@@ -78,8 +79,9 @@ def test_train_evaluate_register_each_a_batch_job_in_order() -> None:
                                            "Environment.$": "$.environment",
                                            "ResourceRequirements.$": "$.resources"}
         assert p["RetryStrategy"]["Attempts.$"] == f"$.steps.{step}.attempts"
-        assert p["RetryStrategy"]["EvaluateOnExit"][:2] == [{"OnExitCode": "75", "Action": "RETRY"},
-                                                            {"OnExitCode": "65", "Action": "EXIT"}]
+        # Each step has its own attempts, so the machine passes a strategy: exactly the rules the
+        # job definitions carry (out of memory is not retried), not a second policy.
+        assert p["RetryStrategy"]["EvaluateOnExit"] == cloudformation_rules()
         assert p["Timeout"] == {"AttemptDurationSeconds.$": f"$.steps.{step}.timeout_s"}
         assert p["Tags"] == {"newsops-train-id.$": "$.train_id", "newsops-step": step}
         assert state["TimeoutSecondsPath"] == f"$.steps.{step}.sfn_timeout_s"
