@@ -83,7 +83,8 @@ def test_train_evaluate_register_each_a_batch_job_in_order() -> None:
         # job definitions carry (out of memory is not retried), not a second policy.
         assert p["RetryStrategy"]["EvaluateOnExit"] == cloudformation_rules()
         assert p["Timeout"] == {"AttemptDurationSeconds.$": f"$.steps.{step}.timeout_s"}
-        assert p["Tags"] == {"newsops-train-id.$": "$.train_id", "newsops-step": step}
+        assert p["Tags"] == {"newsops-train-id.$": "$.train_id", "newsops-step": step,
+                             "newsops-job-definition.$": "$.job_definition"}
         assert state["TimeoutSecondsPath"] == f"$.steps.{step}.sfn_timeout_s"
         assert state["ResultPath"] == f"$.jobs.{step}"
         # Batch retries the attempt (evaluateOnExit); the Task retries only the submission.

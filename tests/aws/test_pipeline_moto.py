@@ -71,7 +71,8 @@ def test_success_path_submits_every_task_and_notifies(world: World, chunks: int)
         env = {e["name"]: e["value"] for e in job["container"]["environment"]}
         assert env["NEWSOPS_RUN_ID"] == rid and env["NEWSOPS_TASK"] == task
         assert env["MANAGED_BY_AWS"] == "STARTED_BY_STEP_FUNCTIONS"
-        assert job["tags"] == {"newsops-run-id": rid, "newsops-task": task}
+        assert job["tags"] == {"newsops-run-id": rid, "newsops-task": task,
+                               "newsops-job-definition": f"newsops-{task}"}
         assert job["timeout"]["attemptDurationSeconds"] == {"embed": 900, "classify": 600}[task]
 
     submitted = {p["JobName"]: p for p in task_parameters(events, "batch")}

@@ -84,7 +84,8 @@ def test_success_submits_train_evaluate_register_in_order(world: World) -> None:
         assert p["RetryStrategy"]["Attempts"] == 2
         assert p["RetryStrategy"]["EvaluateOnExit"][:2] == [{"OnExitCode": "75", "Action": "RETRY"},
                                                             {"OnExitCode": "65", "Action": "EXIT"}]
-        assert p["Tags"] == {"newsops-train-id": train_id, "newsops-step": step}
+        assert p["Tags"] == {"newsops-train-id": train_id, "newsops-step": step,
+                             "newsops-job-definition": "newsops-train"}
     timeouts = [e["taskScheduledEventDetails"].get("timeoutInSeconds") for e in events
                 if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "batch"]
     assert timeouts == [2 * 5400 + 300, 2 * 1800 + 300, 2 * 900 + 300]  # TimeoutSecondsPath
@@ -97,7 +98,8 @@ def test_success_submits_train_evaluate_register_in_order(world: World) -> None:
         job = jobs[f"{train_id}-{step}"]
         assert job["status"] == "SUCCEEDED" and job["jobDefinition"] == definition
         assert job["jobQueue"] == world.queue_arn
-        assert job["tags"] == {"newsops-train-id": train_id, "newsops-step": step}
+        assert job["tags"] == {"newsops-train-id": train_id, "newsops-step": step,
+                               "newsops-job-definition": "newsops-train"}
         assert job["timeout"]["attemptDurationSeconds"] == {"train": 5400, "evaluate": 1800, "register": 900}[step]
         env = {e["name"]: e["value"] for e in job["container"]["environment"]}
         assert env["NEWSOPS_TRAIN_ID"] == train_id

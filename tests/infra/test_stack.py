@@ -268,8 +268,10 @@ def test_state_machine_role(resources: dict[str, Any]) -> None:
     assert any("job-definition/${AppName}-${Stage}-*" in r["Fn::Sub"] for r in submit if "Fn::Sub" in r)
     terminate = by_action["batch:TerminateJob"]
     assert terminate["Resource"]["Fn::Sub"].endswith(":job/*")
-    assert terminate["Condition"] == {"Null": {"aws:ResourceTag/newsops-run-id": "false"}}, \
-        "the state machine may stop only jobs tagged with a run id"
+    assert terminate["Condition"] == {"Null": {"aws:ResourceTag/newsops-run-id": "false"},
+                                      "StringLike": {"aws:ResourceTag/newsops-job-definition":
+                                                     {"Fn::Sub": "${AppName}-${Stage}-*"}}}, \
+        "the state machine may stop only this stage's jobs tagged with a run id"
     rule = by_action["events:PutRule"]["Resource"]["Fn::Sub"]
     assert rule.endswith(":rule/StepFunctionsGetEventsForBatchJobsRule")
     assert {"events:PutTargets", "events:DescribeRule"} <= actions(stmts)
@@ -292,9 +294,13 @@ def test_train_state_machine_role(resources: dict[str, Any]) -> None:
         "only the training job definition, not the tasks'"
     terminate = by_action["batch:TerminateJob"]
     assert terminate["Resource"]["Fn::Sub"].endswith(":job/*")
-    assert terminate["Condition"] == {"Null": {"aws:ResourceTag/newsops-train-id": "false"}}, \
-        "the train state machine may stop only jobs tagged with a train id"
-    assert by_action["batch:TagResource"]["Condition"] == {"StringEquals": {"batch:CreateAction": "SubmitJob"}}
+    assert terminate["Condition"] == {"Null": {"aws:ResourceTag/newsops-train-id": "false"},
+                                      "StringLike": {"aws:ResourceTag/newsops-job-definition":
+                                                     {"Fn::Sub": "${AppName}-${Stage}-train*"}}}, \
+        "the train state machine may stop only this stage's training jobs"
+    assert by_action["batch:TagResource"]["Condition"] == {
+        "StringEquals": {"batch:CreateAction": "SubmitJob"},
+        "StringLike": {"aws:RequestTag/newsops-job-definition": {"Fn::Sub": "${AppName}-${Stage}-*"}}}
     assert by_action["events:PutRule"]["Resource"]["Fn::Sub"].endswith(":rule/StepFunctionsGetEventsForBatchJobsRule")
     assert {"events:PutTargets", "events:DescribeRule"} <= actions(stmts)
     assert by_action["sns:Publish"]["Resource"] == {"Ref": "AlertsTopic"}
@@ -334,7 +340,9 @@ def test_function_role_is_least_privilege(resources: dict[str, Any], name: str) 
         if s["Resource"] == "*":
             assert acts <= STAR_OK, f"{name}: {sorted(acts - STAR_OK)} on Resource '*' ({s['Sid']})"
         if "batch:TerminateJob" in acts:
-            assert s["Condition"] == {"Null": {"aws:ResourceTag/newsops-run-id": "false"}}
+            assert s["Condition"] == {"Null": {"aws:ResourceTag/newsops-run-id": "false"},
+                                      "StringLike": {"aws:ResourceTag/newsops-job-definition":
+                                                     {"Fn::Sub": "${AppName}-${Stage}-*"}}}
         text = json.dumps(s["Resource"])
         if "s3:PutObject" in acts:
             assert "DataBucket.Arn}/" in text and "/*\"" in text, f"{name}: PutObject not limited to prefixes"
@@ -370,3 +378,36 @@ def test_search_is_an_optional_domain_or_an_existing_endpoint(stack: dict[str, A
     assert stack["Resources"]["SearchDomain"]["Condition"] == "CreateDomain"
     assert "SearchIsConfigured" in stack["Rules"]
     assert stack["Resources"]["ModelCacheFileSystem"]["Condition"] == "UseModelCache"
+
+
+def test_terminate_job_reaches_only_this_stages_jobs(stack: dict[str, Any], resources: dict[str, Any]) -> None:
+    """A role of one stage (dev) may not stop another stage's (prod) jobs in the same account:
+    every TerminateJob requires the job's definition tag to name this stage, and the state
+    machines may only tag a job with a definition of their stage."""
+    roles = {name: r for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    terminating = {name: s for name, role in roles.items() for s in statements(role)
+                   if "batch:TerminateJob" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert set(terminating) >= {"StateMachineRole", "TrainStateMachineRole"}
+    for name, stmt in terminating.items():
+        scope = stmt["Condition"]["StringLike"]["aws:ResourceTag/newsops-job-definition"]
+        assert scope["Fn::Sub"].startswith("${AppName}-${Stage}-"), name
+    for name in ("StateMachineRole", "TrainStateMachineRole"):
+        [tagging] = [s for s in statements(roles[name]) if s["Action"] == "batch:TagResource"]
+        assert tagging["Condition"]["StringLike"]["aws:RequestTag/newsops-job-definition"] == {
+            "Fn::Sub": "${AppName}-${Stage}-*"}
+    # ...and the state machines do tag every job they submit with its definition.
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "statemachine"
+    def submits(states: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        for state in states.values():
+            if state.get("Resource", "").startswith("arn:aws:states:::batch:submitJob"):
+                out.append(state["Parameters"])
+            out += submits(state.get("ItemProcessor", {}).get("States", {}))
+        return out
+
+    for path, expr in (("pipeline.asl.json", "$.task.job_definition"), ("train.asl.json", "$.job_definition")):
+        found = submits(json.loads((root / path).read_text())["States"])
+        assert found and all(p["Tags"]["newsops-job-definition.$"] == expr for p in found), path
