@@ -89,6 +89,8 @@ def index_summary(detail: dict[str, Any]) -> dict[str, Any] | None:
             "failed": sum(int(s.get("failed", 0)) for s in slices),
             "retried": sum(int(s.get("retried", 0)) for s in slices),
             "slices": len(slices), "chunks": sum(int(s["last"]) - int(s["first"]) + 1 for s in slices),
+            # Invocation seconds (what Lambda bills): slices overlap, so more than end - start.
+            "seconds": round(sum(float(s["ended"]) - float(s["started"]) for s in slices), 3),
             "failures": failures[:_MAX_FAILURES_KEPT],
             "t_index_start": min(float(s["started"]) for s in slices),
             "t_index_end": max(float(s["ended"]) for s in slices)}

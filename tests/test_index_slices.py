@@ -104,7 +104,7 @@ def test_the_summary_adds_slices_up_and_keeps_their_failures():
                                              "indexed": 3, "failed": 2, "retried": 1,
                                              "failures": [{"id": "b", "reason": "x"}, {"id": "c", "reason": "y"}]}}
     summary = index_summary(detail)
-    assert summary == {"indexed": 10, "failed": 3, "retried": 1, "slices": 2, "chunks": 3,
+    assert summary == {"indexed": 10, "failed": 3, "retried": 1, "slices": 2, "chunks": 3, "seconds": 6.0,
                        "failures": [{"id": "a", "reason": "bad vector"}, {"id": "b", "reason": "x"},
                                     {"id": "c", "reason": "y"}],
                        "t_index_start": 10.0, "t_index_end": 15.0}
