@@ -108,6 +108,16 @@ class TaskSpec(BaseModel):
     command: list[str] | None = Field(default=None, description="override of the container command")
 
 
+    @model_validator(mode="after")
+    def _other_languages(self) -> TaskSpec:
+        # Checked when the config is read, not when a job first meets an unsupported language.
+        other = self.options.get("other_languages", "skip")
+        if other != "skip" and (self.languages is None or other not in self.languages):
+            raise ValueError(f"task {self.name}: options.other_languages must be \"skip\" or one of "
+                             f"its languages {self.languages}, not {other!r}")
+        return self
+
+
 class TaskConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,26 +102,41 @@ def read_outputs(store: ObjectStore, manifest: RunManifest, task: str) -> dict[s
 def score_companies(outputs: Mapping[str, Mapping[str, Any]], truth: Mapping[str, Mapping[str, Any]],
                     ) -> dict[str, dict[str, float | int]]:
     scores: dict[str, CompanyScore] = {}
+    skipped: Counter[str] = Counter()
     for aid, t in truth.items():
         if aid not in outputs:
+            continue
+        if outputs[aid].get("skipped"):
+            # The task has no model for the article's language: not a miss, a count of its own.
+            skipped.update((t.get("language") or "und", "all"))
             continue
         predicted = {company_key(c.get("normalized") or c["name"])
                      for c in outputs[aid].get("companies") or []}
         expected = {company_key(name) for name in t.get("companies", [])}
         for lang in (t.get("language") or "und", "all"):
             scores.setdefault(lang, CompanyScore()).add(predicted, expected)
-    return {lang: s.as_dict() for lang, s in sorted(scores.items())}
+    return _with_skipped({lang: s.as_dict() for lang, s in sorted(scores.items())}, skipped)
 
 
 def score_categories(outputs: Mapping[str, Mapping[str, Any]], truth: Mapping[str, Mapping[str, Any]],
                      ) -> dict[str, dict[str, Any]]:
     scores: dict[str, CategoryScore] = {}
+    skipped: Counter[str] = Counter()
     for aid, t in truth.items():
         if aid not in outputs or "category" not in t:
             continue
+        if outputs[aid].get("skipped"):
+            skipped.update((t.get("language") or "und", "all"))
+            continue
         for lang in (t.get("language") or "und", "all"):
             scores.setdefault(lang, CategoryScore()).add(outputs[aid].get("label"), t["category"])
-    return {lang: s.as_dict() for lang, s in sorted(scores.items())}
+    return _with_skipped({lang: s.as_dict() for lang, s in sorted(scores.items())}, skipped)
+
+
+def _with_skipped(by_language: dict[str, dict[str, Any]], skipped: Counter[str]) -> dict[str, dict[str, Any]]:
+    for lang, n in skipped.items():
+        by_language.setdefault(lang, {})["skipped"] = n
+    return by_language
 
 
 def evaluate_outputs(manifest: RunManifest, outputs: Mapping[str, Mapping[str, Mapping[str, Any]]],

@@ -35,7 +35,9 @@ def data_meta(data: Path) -> dict[str, Any]:
 
 
 def train_id_for(task: str, data_sha256: str, seed: int, now: datetime) -> str:
-    return f"{task}-{now:%Y%m%d-%H%M%S}-{data_sha256[:8]}-s{seed}"
+    # At most 20 + 27 characters: the train state machine's alert subjects put the id after
+    # their text, and SNS refuses subjects over 100 characters.
+    return f"{task[:20]}-{now:%Y%m%d-%H%M%S}-{data_sha256[:8]}-s{seed}"
 
 
 def prepare_request(store: ObjectStore, task: str, data: Path, *, dev: Path | None,

@@ -90,6 +90,11 @@ class LocalTaskDispatcher:
 
     def _sns(self, p: dict[str, Any]) -> dict[str, Any]:
         subject = p.get("Subject") or "newsops"
+        # What SNS answers to a subject it refuses, so a local run fails where AWS would.
+        if len(subject) > 100 or not subject.isascii() or not subject.isprintable():
+            raise StatesError("SNS.InvalidParameterException",
+                              f"Invalid parameter: Subject ({len(subject)} characters, must be at most "
+                              "100 printable ASCII characters on one line)")
         message = p.get("Message")
         try:
             body = json.loads(message) if isinstance(message, str) else message
