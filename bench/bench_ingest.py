@@ -55,8 +55,8 @@ class _RecordingWorkflow:
 
 def _runtime(home: Path):
     from chalicelib.alerts.local import LocalAlertSink
-    from chalicelib.factory import Runtime
     from chalicelib.ledger.sqlite import SqliteLedger
+    from chalicelib.runtime import Runtime
     from chalicelib.settings import Settings
     from chalicelib.store.local import LocalObjectStore
     from chalicelib.taskconfig import load_tasks

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import keys
 from chalicelib.alerts.base import fit_subject
 from chalicelib.alerts.sns import sns_subject
-from chalicelib.factory import Runtime
+from chalicelib.runtime import Runtime
 from chalicelib.verify import build_report, publish_report
 
 log = logging.getLogger("newsops.cleanup")

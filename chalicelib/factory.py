@@ -9,63 +9,18 @@ import importlib
 import logging
 import os
 import tempfile
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.alerts.base import AlertSink
 from chalicelib.clock import SYSTEM_CLOCK, Clock
-from chalicelib.compute.base import Compute
-from chalicelib.ledger.base import Ledger
+from chalicelib.runtime import Runtime
 from chalicelib.schema import TaskConfig
 from chalicelib.search.base import SearchIndex
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import Settings
 from chalicelib.store.base import ObjectStore
 from chalicelib.taskconfig import load_tasks
-from chalicelib.workflow.base import Workflow
 
 log = logging.getLogger("newsops.factory")
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    store: ObjectStore
-    ledger: Ledger
-    alerts: AlertSink
-    compute: Compute
-    workflow: Workflow
-    search: SearchIndex
-    tasks: TaskConfig
-    # "Now" for everything the runtime stamps or compares; the adapters above share this one.
-    clock: Clock = SYSTEM_CLOCK
-
-    def close(self) -> None:
-        shutdown = getattr(self.compute, "shutdown", None)
-        if shutdown:
-            shutdown()
-
-
-_runtime: Runtime | None = None
-_lock = threading.Lock()
-
-
-def get_runtime() -> Runtime:
-    """The process-wide runtime (Lambda containers and the CLI reuse it between events)."""
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            _runtime = build_runtime(get_settings())
-        return _runtime
-
-
-def set_runtime(runtime: Runtime | None) -> Runtime | None:
-    """Install a runtime (CLI, tests); returns the previous one."""
-    global _runtime
-    with _lock:
-        previous, _runtime = _runtime, runtime
-        return previous
 
 
 def build_runtime(settings: Settings, *, app_module: str = "app", clock: Clock | None = None) -> Runtime:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import keys
 from chalicelib.documents import iter_documents
-from chalicelib.factory import Runtime
+from chalicelib.runtime import Runtime
 from chalicelib.schema import IndexSlice, RunManifest, describe_errors
 
 log = logging.getLogger("newsops.index")

@@ -23,13 +23,13 @@ from pydantic import ValidationError
 
 from chalicelib import keys
 from chalicelib.alerts.base import Alert
-from chalicelib.factory import Runtime
 from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
 from chalicelib.ledger.base import RunRecord
 from chalicelib.lineage import code_version, image_ref
 from chalicelib.modellock import with_package_pins
 from chalicelib.registry import RegistryError, pin_models
+from chalicelib.runtime import Runtime
 from chalicelib.schema import (
     Article,
     ChunkInfo,

@@ -151,7 +151,7 @@ def _lambda_context_keys(context: Any) -> dict[str, Any]:
 
 def log_context(event: Any, get_response: Any) -> Any:
     """Chalice middleware for every event type: run id and context on every line of the invocation."""
-    from chalicelib.factory import get_runtime
+    from chalicelib.runtime import get_runtime
 
     settings = get_runtime().settings
     logger = configure_logging(settings)

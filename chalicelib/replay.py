@@ -29,8 +29,8 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from chalicelib import jsonl, keys
-from chalicelib.factory import Runtime
 from chalicelib.registry import RegistryError, pin_models
+from chalicelib.runtime import Runtime
 from chalicelib.schema import ReplayRef, TaskSpec
 
 log = logging.getLogger("newsops.replay")

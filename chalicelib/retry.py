@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import keys
-from chalicelib.factory import Runtime
 from chalicelib.ledger.base import RunRecord
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunManifest, RunReport, TaskSpec
 
 log = logging.getLogger("newsops.retry")

@@ -28,7 +28,7 @@ from chalicelib.workflow.base import Execution, Workflow
 from chalicelib.workflow.local import BATCH_SUBMIT_SYNC, LocalTaskDispatcher, LocalWorkflow
 
 if TYPE_CHECKING:
-    from chalicelib.factory import Runtime
+    from chalicelib.runtime import Runtime
 
 STEPS: tuple[str, ...] = ("train", "evaluate", "register")
 # Evaluate loads the model and scores the dev data once; register copies files: neither comes

@@ -13,8 +13,8 @@ from typing import Any
 from chalicelib import keys
 from chalicelib.compute.base import AttemptUsage
 from chalicelib.cost import PriceTableError, load_prices, run_cost, task_usage
-from chalicelib.factory import Runtime
 from chalicelib.indexing import index_summary
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunCost, RunManifest, RunReport, TaskCounts
 
 log = logging.getLogger("newsops.verify")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from chalicelib.factory import Runtime, build_runtime, set_runtime
+from chalicelib.factory import build_runtime
+from chalicelib.runtime import Runtime, set_runtime
 from chalicelib.settings import Settings
 from newsops.progress import JobProgress
 

@@ -112,8 +112,9 @@ def run_schedule(rt: Any, every_s: float, stop: threading.Event) -> threading.Th
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, schedule_s: float | None = None) -> int:
     """Serve until interrupted. ``schedule_s``: also run the reaper and verifier that often."""
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
     from chalicelib.observability import configure_logging
+    from chalicelib.runtime import set_runtime
     from chalicelib.settings import Settings
 
     settings = Settings()

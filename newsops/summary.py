@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from chalicelib import keys
-from chalicelib.factory import Runtime
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport
 
 

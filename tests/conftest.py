@@ -25,7 +25,8 @@ def fake_task(name: str, script: str = "fake_task.py", **extra: object) -> dict:
 
 @pytest.fixture
 def make_runtime(tmp_path: Path) -> Iterator:
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
+    from chalicelib.runtime import set_runtime
     from chalicelib.settings import Settings
 
     built = []

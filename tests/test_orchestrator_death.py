@@ -14,9 +14,10 @@ from pathlib import Path
 
 from chalicelib import keys
 from chalicelib.clock import ManualClock
-from chalicelib.factory import build_runtime, set_runtime
+from chalicelib.factory import build_runtime
 from chalicelib.ops.reaper import reap
 from chalicelib.ops.verifier import run_verifier
+from chalicelib.runtime import set_runtime
 from chalicelib.settings import Settings
 from chalicelib.workflow.base import ORCHESTRATOR_DIED
 from newsops.cli import main as cli_main

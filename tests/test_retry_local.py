@@ -10,8 +10,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import keys
-from chalicelib.factory import build_runtime, set_runtime
+from chalicelib.factory import build_runtime
 from chalicelib.retry import RetryRefused, missing_chunks, retry_run
+from chalicelib.runtime import set_runtime
 from chalicelib.schema import RunManifest, RunReport
 from chalicelib.settings import Settings
 from newsops.cli import main as cli_main

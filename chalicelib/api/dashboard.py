@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from chalicelib.api.models import CompanyCount, DashboardData, DayCount, RunPoint, Series
 from chalicelib.api.status import open_findings, verifier_info
-from chalicelib.factory import Runtime
+from chalicelib.runtime import Runtime
 from chalicelib.search.base import SearchQuery
 
 SERIES_MAX = 8  # lines per chart beyond which nobody can tell the colours apart

@@ -30,7 +30,7 @@ from chalicelib.api.params import (
     run_id_param,
     state_param,
 )
-from chalicelib.factory import get_runtime
+from chalicelib.runtime import get_runtime
 from chalicelib.search.api import InvalidSearchParams, parse_search_params, result_to_json
 
 HERE = Path(__file__).resolve().parent

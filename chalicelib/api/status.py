@@ -26,7 +26,6 @@ from chalicelib.api.models import (
 )
 from chalicelib.api.params import NotFound
 from chalicelib.compute.base import JobStatus
-from chalicelib.factory import Runtime
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import get_ops_settings
 from chalicelib.ops.findings import FindingStore, StoredFinding
@@ -35,6 +34,7 @@ from chalicelib.ops.jobs import job_control_for
 from chalicelib.ops.reaper import STATE_KEY as REAPER_KEY
 from chalicelib.ops.verifier import STATE_KEY as VERIFIER_KEY
 from chalicelib.ops.verifier import STATE_NAMESPACE
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunManifest, RunReport
 
 ALL_JOB_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.compute.base import ACTIVE_STATES, JobStatus
-from chalicelib.factory import Runtime
 from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.ledger.base import TERMINAL_STATES
 from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome
 from chalicelib.ops.jobs import ORPHAN_TAG, JobControl, job_control_for, run_id_of, task_of
+from chalicelib.runtime import Runtime
 
 log = logging.getLogger("newsops.ops.reaper")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib import keys
-from chalicelib.factory import Runtime
 from chalicelib.ledger.base import RunRecord
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunManifest
 
 

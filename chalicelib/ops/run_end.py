@@ -10,9 +10,9 @@ import logging
 from typing import Any
 
 from chalicelib import keys
-from chalicelib.factory import Runtime
 from chalicelib.observability import emit_metrics, run_metrics
 from chalicelib.ops.verifier import verify_after_run
+from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport
 
 log = logging.getLogger("newsops.ops.run_end")

@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from chalicelib import keys
-from chalicelib.factory import Runtime
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome, StoredFinding
 from chalicelib.ops.freshness import CrawlSummary, SourceFreshness, last_crawl, source_freshness
 from chalicelib.ops.run_audit import audit_run
+from chalicelib.runtime import Runtime
 from chalicelib.workflow.base import ORCHESTRATOR_DIED
 
 log = logging.getLogger("newsops.ops.verifier")

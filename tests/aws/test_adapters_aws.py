@@ -13,9 +13,10 @@ from chalicelib.alerts.base import Alert
 from chalicelib.alerts.sns import SnsAlertSink, sns_subject
 from chalicelib.compute.base import ExitRule, JobRequest
 from chalicelib.compute.batch import BatchCompute
-from chalicelib.factory import AWS_SEARCH_LOCAL_NOTE, Runtime, build_runtime, build_store
+from chalicelib.factory import AWS_SEARCH_LOCAL_NOTE, build_runtime, build_store
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ledger.dynamodb import DynamoDBLedger
+from chalicelib.runtime import Runtime
 from chalicelib.workflow.stepfunctions import StepFunctionsWorkflow, execution_arn
 from tests.aws.moto_world import World, hold_running, moto_job
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib import keys
-from chalicelib.factory import build_runtime, set_runtime
+from chalicelib.factory import build_runtime
 from chalicelib.ledger.dynamodb import DynamoDBLedger
+from chalicelib.runtime import set_runtime
 from chalicelib.schema import RunManifest
 from chalicelib.store.base import ObjectChanged
 from chalicelib.store.s3 import S3ObjectStore

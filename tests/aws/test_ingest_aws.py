@@ -13,7 +13,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import keys
-from chalicelib.factory import build_runtime, set_runtime
+from chalicelib.factory import build_runtime
+from chalicelib.runtime import set_runtime
 from chalicelib.schema import ExecutionInput, RunManifest
 from tests.aws.moto_world import World, mocked_aws
 
@@ -173,7 +174,7 @@ def test_cleanup_handler_on_aws_stops_jobs_records_failure_and_composes_alert(wo
     """The Cleanup Lambda's handler with the AWS runtime: Batch, S3 and DynamoDB in moto."""
     import app
     from chalicelib.compute.base import JobRequest
-    from chalicelib.factory import get_runtime
+    from chalicelib.runtime import get_runtime
     from chalicelib.store.events import object_created_event
     from tests.aws.moto_world import hold_running, moto_job
 

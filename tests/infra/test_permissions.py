@@ -84,7 +84,8 @@ def test_the_scan_reads_operations_as_iam_names_them(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ ingest's real calls (moto)
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
+    from chalicelib.runtime import set_runtime
     from tests.aws.moto_world import World, mocked_aws
 
     calls: list[str] = []

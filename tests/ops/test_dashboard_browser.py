@@ -32,8 +32,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory) -> Iterator[str]:
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
     from chalicelib.ops.verifier import run_verifier
+    from chalicelib.runtime import set_runtime
     from chalicelib.settings import Settings
     from newsops.sample import generate
     from newsops.serve import make_server

@@ -222,8 +222,8 @@ def test_batch_jobs_of_finished_runs_are_terminated_and_alerted_on_sns(batch_wor
     from chalicelib.alerts.sns import SnsAlertSink
     from chalicelib.compute.base import JobRequest
     from chalicelib.compute.batch import BatchCompute
-    from chalicelib.factory import Runtime
     from chalicelib.ledger.sqlite import SqliteLedger
+    from chalicelib.runtime import Runtime
     from chalicelib.taskconfig import load_tasks
 
     w = batch_world

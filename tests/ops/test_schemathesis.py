@@ -35,8 +35,9 @@ schema = schemathesis.openapi.from_dict(_local_document())
 def base_url(tmp_path_factory) -> Iterator[str]:
     import threading
 
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
     from chalicelib.ops.verifier import run_verifier
+    from chalicelib.runtime import set_runtime
     from chalicelib.settings import Settings
     from newsops.serve import make_server
     from tests.ops.conftest import build_app

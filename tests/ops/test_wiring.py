@@ -14,7 +14,8 @@ from tests.pipeline_support import article, jsonl_gz, put_incoming
 
 @pytest.fixture
 def wired(tmp_path):
-    from chalicelib.factory import build_runtime, set_runtime
+    from chalicelib.factory import build_runtime
+    from chalicelib.runtime import set_runtime
     from chalicelib.settings import Settings
 
     tasks = tmp_path / "tasks.json"
