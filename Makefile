@@ -28,6 +28,8 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	# The allowed imports (pyproject.toml [tool.importlinter]): the job, the core, the backends.
+	PYTHONPATH=.:batch_container $(VENV)/bin/lint-imports --no-cache
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

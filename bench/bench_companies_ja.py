@@ -45,10 +45,10 @@ def trained_runner(tmp: Path) -> tuple[Any, str]:
     from newsops_batch.tasks import JobContext, load_runner
 
     from chalicelib import registry
+    from chalicelib.contract.schema import TaskSpec
+    from chalicelib.contract.taskconfig import load_tasks
     from chalicelib.factory import build_store
-    from chalicelib.schema import TaskSpec
     from chalicelib.settings import Settings
-    from chalicelib.taskconfig import load_tasks
 
     settings = Settings()
     spec = next(t for t in load_tasks(settings.tasks_file).tasks if t.name == "companies")

@@ -240,7 +240,7 @@ class Setup:
 def load_runners(tmp: Path, setup: Setup) -> Runners:
     from newsops_batch.tasks import load_runner
 
-    from chalicelib.schema import TaskSpec
+    from chalicelib.contract.schema import TaskSpec
     from newsops.sample import CATEGORY_DESCRIPTIONS
 
     base, real = minilm_dir(tmp, setup.random_init, setup.config, setup.tokenizer_dir)

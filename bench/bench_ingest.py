@@ -55,11 +55,11 @@ class _RecordingWorkflow:
 
 def _runtime(home: Path):
     from chalicelib.alerts.local import LocalAlertSink
+    from chalicelib.contract.taskconfig import load_tasks
     from chalicelib.ledger.sqlite import SqliteLedger
     from chalicelib.runtime import Runtime
     from chalicelib.settings import Settings
     from chalicelib.store.local import LocalObjectStore
-    from chalicelib.taskconfig import load_tasks
 
     settings = Settings(home=home)
     return Runtime(settings=settings, store=LocalObjectStore(home / "store"),
@@ -85,8 +85,9 @@ def variant_streaming(path: Path, home: Path) -> dict:
 
 
 def variant_naive(path: Path, home: Path) -> dict:
-    from chalicelib import jsonl, keys
-    from chalicelib.schema import Article
+    from chalicelib import jsonl
+    from chalicelib.contract import keys
+    from chalicelib.contract.schema import Article
 
     rt = _runtime(home)
     started = time.perf_counter()

@@ -7,9 +7,9 @@ import logging
 import re
 from typing import Any
 
-from chalicelib import keys
 from chalicelib.alerts.base import fit_subject
 from chalicelib.alerts.sns import sns_subject
+from chalicelib.contract import keys
 from chalicelib.runtime import Runtime
 from chalicelib.verify import build_report, publish_report
 

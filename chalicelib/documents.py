@@ -6,9 +6,9 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.jsonl import iter_records
-from chalicelib.schema import RunManifest, TaskSpec
 from chalicelib.store.base import ObjectStore
 
 _ARTICLE_FIELDS = ("id", "url", "title", "body", "source", "language", "published")

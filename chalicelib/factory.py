@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.clock import SYSTEM_CLOCK, Clock
+from chalicelib.contract.schema import TaskConfig
+from chalicelib.contract.taskconfig import load_tasks
 from chalicelib.runtime import Runtime
-from chalicelib.schema import TaskConfig
 from chalicelib.search.base import SearchIndex
 from chalicelib.settings import Settings
 from chalicelib.store.base import ObjectStore
-from chalicelib.taskconfig import load_tasks
 
 log = logging.getLogger("newsops.factory")
 

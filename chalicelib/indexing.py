@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest, describe_errors
 from chalicelib.documents import iter_documents
 from chalicelib.runtime import Runtime
-from chalicelib.schema import IndexSlice, RunManifest, describe_errors
+from chalicelib.schema import IndexSlice
 
 log = logging.getLogger("newsops.index")
 _MAX_FAILURES_KEPT = 100

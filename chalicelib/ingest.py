@@ -21,21 +21,11 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from chalicelib import keys
 from chalicelib.alerts.base import Alert
-from chalicelib.joblimits import ChildLimit, run_limit_s
-from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
-from chalicelib.ledger.base import RunRecord
-from chalicelib.lineage import code_version, image_ref
-from chalicelib.modellock import with_package_pins
-from chalicelib.registry import RegistryError, pin_models
-from chalicelib.runtime import Runtime
-from chalicelib.schema import (
+from chalicelib.contract import keys
+from chalicelib.contract.schema import (
     Article,
     ChunkInfo,
-    ExecutionInput,
-    ExecutionTask,
-    IndexSlice,
     InputRef,
     QuarantineRecord,
     ReplayRef,
@@ -43,6 +33,14 @@ from chalicelib.schema import (
     TaskSpec,
     describe_errors,
 )
+from chalicelib.joblimits import ChildLimit, run_limit_s
+from chalicelib.jsonl import GZIP_MAGIC, dumps_line, iter_gzip_lines, loads_or_text
+from chalicelib.ledger.base import RunRecord
+from chalicelib.lineage import code_version, image_ref
+from chalicelib.modellock import with_package_pins
+from chalicelib.registry import RegistryError, pin_models
+from chalicelib.runtime import Runtime
+from chalicelib.schema import ExecutionInput, ExecutionTask, IndexSlice
 from chalicelib.store.base import ObjectChanged
 from chalicelib.store.events import object_from_event
 

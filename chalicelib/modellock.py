@@ -37,9 +37,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chalicelib.contract.schema import TaskSpec
+from chalicelib.contract.taskconfig import DEFAULT_TASKS_FILE, TaskConfigError, load_tasks
 from chalicelib.registry import RegistryError
-from chalicelib.schema import TaskSpec
-from chalicelib.taskconfig import DEFAULT_TASKS_FILE, TaskConfigError, load_tasks
 
 DEFAULT_LOCK_FILE = Path(__file__).resolve().parent / "config" / "model_lock.json"
 LOCK_ENV = "NEWSOPS_MODEL_LOCK"  # another lock file (tests, a custom image)

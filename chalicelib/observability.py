@@ -27,7 +27,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.settings import Settings
 
 SERVICE = "newsops"

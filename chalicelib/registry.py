@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from chalicelib import keys
 from chalicelib.clock import SYSTEM_CLOCK, Clock
-from chalicelib.schema import TaskSpec
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TaskSpec
 from chalicelib.store.base import ObjectStore
 
 REGISTRY_SCHEME = "registry:"

@@ -28,10 +28,11 @@ from datetime import date, timedelta
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from chalicelib import jsonl, keys
+from chalicelib import jsonl
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ReplayRef, TaskSpec
 from chalicelib.registry import RegistryError, pin_models
 from chalicelib.runtime import Runtime
-from chalicelib.schema import ReplayRef, TaskSpec
 
 log = logging.getLogger("newsops.replay")
 

@@ -20,10 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.ledger.base import RunRecord
 from chalicelib.runtime import Runtime
-from chalicelib.schema import RunManifest, RunReport, TaskSpec
+from chalicelib.schema import RunReport
 
 log = logging.getLogger("newsops.retry")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from chalicelib.alerts.base import AlertSink
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.compute.base import Compute
+from chalicelib.contract.schema import TaskConfig
 from chalicelib.ledger.base import Ledger
-from chalicelib.schema import TaskConfig
 from chalicelib.search.base import SearchIndex
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import ObjectStore

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, Field, ValidationError
 
-from chalicelib import keys
 from chalicelib.asl import TaskContext
 from chalicelib.compute.local import DEFAULT_COMMAND
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TrainRequest
 from chalicelib.ledger.base import Ledger
-from chalicelib.schema import TrainRequest
 from chalicelib.settings import Settings
 from chalicelib.workflow import definition as asl_definition
 from chalicelib.workflow.base import Execution, Workflow

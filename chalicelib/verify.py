@@ -10,12 +10,13 @@ import json
 import logging
 from typing import Any
 
-from chalicelib import keys
 from chalicelib.compute.base import AttemptUsage
-from chalicelib.cost import PriceTableError, load_prices, run_cost, task_usage
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
+from chalicelib.cost import PriceTableError, RunCost, load_prices, run_cost, task_usage
 from chalicelib.indexing import index_summary
 from chalicelib.runtime import Runtime
-from chalicelib.schema import RunCost, RunManifest, RunReport, TaskCounts
+from chalicelib.schema import RunReport, TaskCounts
 
 log = logging.getLogger("newsops.verify")
 

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chalicelib import keys
+from chalicelib.contract import keys
 
 # A full, read-only or failing disk: an environment fault to state in one line, not a bug.
 _DISK_FAULTS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EFBIG})

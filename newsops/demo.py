@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.crawl.crawler import crawl
 from chalicelib.crawl.report import recent_reports
 from chalicelib.ops.verifier import format_verdict, run_verifier

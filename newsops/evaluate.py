@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.jsonl import iter_records
-from chalicelib.schema import RunManifest
 from chalicelib.store.base import ObjectStore
 
 COMPANY_KINDS = ("token-classification", "spacy-ner", "char-ner")

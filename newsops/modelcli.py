@@ -96,8 +96,8 @@ def _unknown_task(args: argparse.Namespace) -> str | None:
     task = getattr(args, "task", None) or getattr(args, "task_pos", None)
     if args.model_command == "push" or not task:
         return None
+    from chalicelib.contract.taskconfig import load_tasks
     from chalicelib.settings import Settings
-    from chalicelib.taskconfig import load_tasks
 
     try:
         names = [t.name for t in load_tasks(Settings().tasks_file).tasks]

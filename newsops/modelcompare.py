@@ -25,9 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib import keys, registry
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.schema import Article, RunManifest, TaskSpec
 from chalicelib.jsonl import decode
-from chalicelib.schema import Article, RunManifest, TaskSpec
 from chalicelib.store.base import ObjectStore
 
 SPAN_KINDS = ("char-ner", "spacy-ner", "token-classification")

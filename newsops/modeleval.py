@@ -81,9 +81,9 @@ def evaluate_command(task: str, data: Path, *, version: str | None, as_json: boo
     from newsops_batch.labelled import LabelledDataError, load
     from newsops_batch.taskeval import evaluate_task, stock_ginza_spec
 
+    from chalicelib.contract.taskconfig import load_tasks
     from chalicelib.factory import build_store
     from chalicelib.settings import Settings
-    from chalicelib.taskconfig import load_tasks
 
     settings = Settings()
     specs = {t.name: t for t in load_tasks(settings.tasks_file).tasks}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import registry
-from chalicelib.schema import TaskConfig, TaskSpec
+from chalicelib.contract.schema import TaskConfig, TaskSpec
 from chalicelib.store.base import ObjectStore
 
 GATED_STAGE = "prod"

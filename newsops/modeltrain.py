@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib import keys
-from chalicelib.schema import TrainRequest
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TrainRequest
 from chalicelib.store.base import ObjectStore
 
 DATASET_META = "DATASET.json"

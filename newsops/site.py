@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.crawl.sources import CrawlOptions, SourcesConfig, SourceSpec
 from newsops.sitegen import (
     HostContent,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.store.events import object_created_event
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import keys
 from chalicelib.alerts.base import Alert, fit_subject
 from chalicelib.alerts.sns import sns_subject
 from chalicelib.cleanup import failure_subject
+from chalicelib.contract import keys
 from tests.conftest import fake_task
 from tests.pipeline_support import article, jsonl_gz, put_incoming
 

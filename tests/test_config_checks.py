@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib.asl import StatesError
-from chalicelib.taskconfig import TaskConfigError, load_tasks
+from chalicelib.contract.taskconfig import TaskConfigError, load_tasks
 from chalicelib.workflow.local import LocalTaskDispatcher
 from newsops.evaluate import score_companies
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import keys
 from chalicelib.compute.local import machine_gpus, visible_gpus
+from chalicelib.contract import keys
 from chalicelib.cost import DEFAULT_PRICES_FILE, PriceTableError, load_prices, state_transitions
 from chalicelib.schema import RunReport
 from newsops.summary import cost_lines

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.ingest import handle_event
-from chalicelib.schema import RunManifest, RunReport
+from chalicelib.schema import RunReport
 from chalicelib.store.base import ObjectChanged, ObjectInfo, md5_etag
 from chalicelib.store.events import object_created_event, object_from_event
 from chalicelib.store.local import LocalObjectStore

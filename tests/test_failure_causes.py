@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.ops.verifier import run_verifier
 from chalicelib.schema import RunReport
 from tests.conftest import fake_task

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.schema import RunReport
 from tests.conftest import fake_task
 from tests.pipeline_support import article, jsonl_gz, put_incoming

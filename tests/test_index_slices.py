@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.indexing import SLICE_PREFIX, IndexRequestError, index_summary, parse_request
 from chalicelib.ingest import execution_input
 from chalicelib.joblimits import MAX_WORKFLOW_TIMEOUT_S, ChildLimit, run_limit_s
@@ -64,7 +64,7 @@ def test_execution_input_slices_every_chunk_and_bounds_jobs_by_waves():
     settings = Settings(backend="aws", max_parallel_jobs=4, queue_wait_s=3600, index_slice_chunks=100)
     from types import SimpleNamespace
 
-    from chalicelib.schema import TaskConfig
+    from chalicelib.contract.schema import TaskConfig
 
     tasks = TaskConfig.model_validate({"tasks": [
         {"name": n, "kind": "text-classification", "model": "none", "attempts": 3, "timeout_s": 3600}

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.jsonl import decode
-from chalicelib.schema import RunManifest
 from tests.conftest import fake_task
 from tests.pipeline_support import article, deliver_event, jsonl_gz, put_incoming, runs_tree
 

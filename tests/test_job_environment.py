@@ -42,7 +42,7 @@ def test_the_check_names_each_module_the_job_imports_but_its_environment_lacks(t
         "fakejob/tasks/lazy.py": ("from typing import TYPE_CHECKING\n"
                                   "if TYPE_CHECKING:\n    import only_for_type_checkers\n"
                                   "def load():\n    from undeclared_dist_inside import Model\n    return Model\n"),
-        "fakejob/fine.py": "import numpy\nfrom chalicelib import keys\n",
+        "fakejob/fine.py": "import numpy\nfrom chalicelib.contract import keys\n",
     })
     proc = _run_check(tmp_path, "fakejob")
     assert proc.returncode == 1, proc.stdout + proc.stderr

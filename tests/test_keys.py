@@ -1,6 +1,6 @@
 import re
 
-from chalicelib import keys
+from chalicelib.contract import keys
 
 
 def test_run_id_is_stable_per_object_version_and_a_valid_execution_name():

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from chalicelib import keys
 from chalicelib.clock import ManualClock
+from chalicelib.contract import keys
 from chalicelib.factory import build_runtime
 from chalicelib.ops.reaper import reap
 from chalicelib.ops.verifier import run_verifier

@@ -7,7 +7,7 @@ import time
 
 from chalice.test import Client
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.schema import RunReport
 from newsops.summary import print_run_summary
 from tests.conftest import fake_task

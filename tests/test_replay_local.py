@@ -9,9 +9,10 @@ from datetime import date
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.replay import ReplayError, replay
-from chalicelib.schema import RunManifest, RunReport
+from chalicelib.schema import RunReport
 from chalicelib.search.base import SearchQuery
 from newsops.cli import main as cli_main
 from tests.conftest import fake_task

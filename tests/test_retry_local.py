@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.factory import build_runtime
 from chalicelib.retry import RetryRefused, missing_chunks, retry_run
 from chalicelib.runtime import set_runtime
-from chalicelib.schema import RunManifest, RunReport
+from chalicelib.schema import RunReport
 from chalicelib.settings import Settings
 from newsops.cli import main as cli_main
 from tests.conftest import fake_task

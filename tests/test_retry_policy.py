@@ -24,7 +24,7 @@ from chalicelib.compute.retry_policy import (
     from_cloudformation,
     job_definitions,
 )
-from chalicelib.taskconfig import load_tasks
+from chalicelib.contract.taskconfig import load_tasks
 from chalicelib.workflow import definition as asl_definition
 from scripts.deploy import build_template
 

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import keys
 from chalicelib.clock import ManualClock
+from chalicelib.contract import keys
 from chalicelib.indexing import SLICE_PREFIX
 from chalicelib.ingest import execution_input
 from chalicelib.joblimits import ChildLimit, run_limit_s

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.compute.retry_policy import cloudformation_rules
-from chalicelib.schema import TrainRequest
+from chalicelib.contract.schema import TrainRequest
 from chalicelib.settings import Settings
 from chalicelib.training import STEPS, execution_input, job_name
 from chalicelib.workflow import definition

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import keys, registry
-from chalicelib.schema import TrainRequest
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TrainRequest
 from chalicelib.training import describe_training, job_name, local_log_dir, start_training
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ner50.jsonl"

@@ -22,12 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib import keys
-from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
-from chalicelib.factory import build_store
-from chalicelib.jsonl import dumps_line, encode, iter_lines, loads_or_text
-from chalicelib.lineage import code_version, image_ref
-from chalicelib.schema import (
+from chalicelib.contract import keys
+from chalicelib.contract.exitcodes import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.contract.schema import (
     Article,
     QuarantineRecord,
     ResultRecord,
@@ -35,9 +32,11 @@ from chalicelib.schema import (
     TaskSpec,
     describe_errors,
 )
-from chalicelib.settings import Settings
+from chalicelib.jsonl import dumps_line, encode, iter_lines, loads_or_text
+from chalicelib.lineage import code_version, image_ref
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
+from newsops_batch.jobstore import job_store
 from newsops_batch.modelpath import resolve_task_model
 from newsops_batch.tasks import JobContext, TaskRunner, article_text, load_runner
 
@@ -105,7 +104,7 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None,
     scratch: Path | None = None
     n: int | None = None
     try:
-        store = store or build_store(Settings())
+        store = store or job_store()
         n = chunk_index(args, store)
         scratch = Path(tempfile.mkdtemp(prefix=f"newsops-{args.run_id[:40]}-{args.task}-{n}-a{attempt}-"))
         process_chunk(store, args.run_id, args.task, n, scratch=scratch, runner=runner)

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from chalicelib.schema import TaskSpec
+from chalicelib.contract.schema import TaskSpec
 from newsops_batch.errors import PermanentError
 from newsops_batch.placement import Placement, choose_placement
 

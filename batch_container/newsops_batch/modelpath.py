@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chalicelib import modellock, registry
-from chalicelib.schema import RunManifest, TaskSpec
+from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import registry
-from chalicelib.schema import TaskSpec
+from chalicelib.contract.schema import TaskSpec
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError
 from newsops_batch.labelled import LabelledSet

@@ -28,9 +28,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib import keys, registry
-from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT
-from chalicelib.schema import TrainRequest
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.exitcodes import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.contract.schema import TrainRequest
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
 from newsops_batch.labelled import LabelledDataError, LabelledSet, load, split_by_group
@@ -187,10 +188,9 @@ def main(argv: list[str] | None = None, *, store: ObjectStore | None = None) -> 
     if not args.train_id:
         p.error("a TRAIN_ID (or NEWSOPS_TRAIN_ID) is required")
     if store is None:
-        from chalicelib.factory import build_store
-        from chalicelib.settings import Settings
+        from newsops_batch.jobstore import job_store
 
-        store = build_store(Settings())
+        store = job_store()
     scratch = Path(tempfile.mkdtemp(prefix=f"newsops-train-{args.step}-"))
     steps = {"train": run_train, "evaluate": run_evaluate, "register": run_register}
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from chalicelib import keys
 from chalicelib.api.models import (
     AttemptInfo,
     ChunkState,
@@ -26,6 +25,8 @@ from chalicelib.api.models import (
 )
 from chalicelib.api.params import NotFound
 from chalicelib.compute.base import JobStatus
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import get_ops_settings
 from chalicelib.ops.findings import FindingStore, StoredFinding
@@ -35,7 +36,7 @@ from chalicelib.ops.reaper import STATE_KEY as REAPER_KEY
 from chalicelib.ops.verifier import STATE_KEY as VERIFIER_KEY
 from chalicelib.ops.verifier import STATE_NAMESPACE
 from chalicelib.runtime import Runtime
-from chalicelib.schema import RunManifest, RunReport
+from chalicelib.schema import RunReport
 
 ALL_JOB_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 

@@ -6,12 +6,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# The batch entrypoint's exit codes (sysexits.h): Batch's evaluateOnExit retries 75 and
-# gives up at once on 65, because bad data does not get better on a second GPU
-# (chalicelib/compute/retry_policy.py: out of memory is not retried either).
-RETRYABLE_EXIT = 75  # EX_TEMPFAIL: throttling, network, a store not yet consistent
-PERMANENT_EXIT = 65  # EX_DATAERR: corrupt model, missing chunk, misconfiguration
-
 JobState = Literal["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"]
 ACTIVE_STATES: tuple[str, ...] = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from chalicelib.compute.base import PERMANENT_EXIT, RETRYABLE_EXIT, ExitRule
-from chalicelib.schema import TaskSpec
+from chalicelib.compute.base import ExitRule
+from chalicelib.contract.exitcodes import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.contract.schema import TaskSpec
 
 # How Docker, and so Batch, reports a container killed by SIGKILL: 128 + 9. The kernel's OOM
 # killer is what sends it to a job over its memory (Batch may also say OutOfMemoryError).

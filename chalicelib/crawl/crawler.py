@@ -24,8 +24,10 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import ValidationError
 
-from chalicelib import jsonl, keys
+from chalicelib import jsonl
 from chalicelib.clock import SYSTEM_CLOCK, Clock
+from chalicelib.contract import keys
+from chalicelib.contract.schema import Article, describe_errors
 from chalicelib.crawl.charset import Undecodable
 from chalicelib.crawl.dedup import NearDuplicates, SeenIds, fingerprint
 from chalicelib.crawl.extract import Extracted, ExtractionFailed, extract_article
@@ -37,7 +39,6 @@ from chalicelib.crawl.safety import Resolver, static_resolver, system_resolver
 from chalicelib.crawl.sources import SourcesConfig, SourceSpec
 from chalicelib.crawl.state import Pending, SourceState, load_state, save_state
 from chalicelib.ledger.base import Ledger
-from chalicelib.schema import Article, describe_errors
 from chalicelib.store.base import ObjectStore
 
 log = logging.getLogger("newsops.crawl")

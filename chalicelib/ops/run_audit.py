@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.ledger.base import RunRecord
 from chalicelib.runtime import Runtime
-from chalicelib.schema import RunManifest
 
 
 @dataclass

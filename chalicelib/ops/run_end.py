@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.observability import emit_metrics, run_metrics
 from chalicelib.ops.verifier import verify_after_run
 from chalicelib.runtime import Runtime

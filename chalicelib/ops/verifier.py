@@ -20,7 +20,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.ledger.base import RunRecord
 from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome, StoredFinding

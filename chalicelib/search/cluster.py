@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.search import mapping
 from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
 from chalicelib.search.bulk import Action, BulkPolicy, run_bulk

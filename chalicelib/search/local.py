@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.search.base import IndexOutcome, SearchIndex, SearchQuery, SearchResult
 from chalicelib.search.bulk import batched
 from chalicelib.search.document import (

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.compute import retry_policy
-from chalicelib.schema import TaskSpec
+from chalicelib.contract.schema import TaskSpec
+from chalicelib.contract.taskconfig import load_tasks
 from chalicelib.settings import Settings
-from chalicelib.taskconfig import load_tasks
 from scripts.deploy import cfn
 from scripts.deploy.layout import (
     BOOTSTRAP_SOURCE,

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chalicelib.taskconfig import load_tasks
+from chalicelib.contract.taskconfig import load_tasks
 from scripts.deploy.layout import TASKS_FILE
 
 PUSH = ["model", "push", "--task", "{task}", "--version", "{version}", "--source", "{source}"]

@@ -237,7 +237,7 @@ def test_project_pipeline_failed_task_is_caught_and_alerted():
 def _longest_run_ids() -> list[str]:
     """The longest run ids keys.py makes: a 200-character batch name, and its replay with a
     40-character task name (execution names allow 80; SNS subjects 100)."""
-    from chalicelib import keys
+    from chalicelib.contract import keys
 
     key = f"incoming/2026-11-27/{'b' * 200}.jsonl.gz"
     ids = [keys.run_id(key, "0" * 32), keys.replay_run_id(key, "0" * 32, "t" * 40, "v" * 60)]

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import keys
 from chalicelib.compute.base import JobRequest
 from chalicelib.compute.batch import BatchCompute, _attempt_usage
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.factory import build_runtime
 from chalicelib.ledger.base import RunRecord
-from chalicelib.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.verify import build_report
 from tests.aws.moto_world import ACCOUNT, World, moto_job
 

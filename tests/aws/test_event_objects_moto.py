@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.factory import build_runtime
 from chalicelib.ledger.dynamodb import DynamoDBLedger
 from chalicelib.runtime import set_runtime
-from chalicelib.schema import RunManifest
 from chalicelib.store.base import ObjectChanged
 from chalicelib.store.s3 import S3ObjectStore
 from tests.aws.moto_world import World, mocked_aws

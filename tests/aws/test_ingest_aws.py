@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.factory import build_runtime
 from chalicelib.runtime import set_runtime
-from chalicelib.schema import ExecutionInput, RunManifest
+from chalicelib.schema import ExecutionInput
 from tests.aws.moto_world import World, mocked_aws
 
 

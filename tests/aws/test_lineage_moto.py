@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from newsops_batch import entrypoint
 
-from chalicelib import keys, modellock
-from chalicelib.compute.base import PERMANENT_EXIT
+from chalicelib import modellock
+from chalicelib.contract import keys
+from chalicelib.contract.exitcodes import PERMANENT_EXIT
+from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.factory import build_runtime
 from chalicelib.ingest import ingest_object
 from chalicelib.lineage import IMAGE_ENV, code_version
 from chalicelib.runtime import Runtime, set_runtime
-from chalicelib.schema import RunManifest, TaskSpec
 from tests.aws.moto_world import World, mocked_aws
 from tests.support import fakedist
 

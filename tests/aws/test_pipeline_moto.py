@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.contract.schema import TaskConfig
 from chalicelib.ingest import execution_input
-from chalicelib.schema import TaskConfig
 from tests.aws.moto_world import World, history_states, task_parameters
 
 # moto runs a token-wait thread beside every Batch .sync task; when the task ends early (a

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import keys
-from chalicelib.schema import TaskConfig, TrainRequest
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TaskConfig, TrainRequest
 from chalicelib.store.s3 import S3ObjectStore
 from chalicelib.training import start_training
 from chalicelib.workflow.stepfunctions import execution_arn

@@ -20,8 +20,8 @@ import pytest
 from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.asl import Executor, states_entered
 from chalicelib.compute.base import ACTIVE_STATES, Compute, JobRequest, JobStatus
+from chalicelib.contract.schema import TaskConfig
 from chalicelib.ingest import execution_input
-from chalicelib.schema import TaskConfig
 from chalicelib.workflow.local import LocalTaskDispatcher
 from tests.aws.moto_world import World, mocked_aws, task_parameters
 from tests.conformance.harness import same_states

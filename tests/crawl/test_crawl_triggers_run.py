@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from chalicelib.crawl.crawler import crawl
 from chalicelib.schema import RunReport
 from newsops.site import sample_site

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import jsonl, keys
+from chalicelib import jsonl
+from chalicelib.contract import keys
+from chalicelib.contract.schema import Article
 from chalicelib.crawl.crawler import crawl_into
 from chalicelib.crawl.report import recent_reports
 from chalicelib.crawl.sources import SourcesConfig, SourceSpec
-from chalicelib.schema import Article
 from newsops.site import SampleSite, sample_site
 from tests.crawl.conftest import Ports, fast_options
 from tests.support.badserver import BadServer

@@ -24,7 +24,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def spec_for() -> Callable[..., object]:
-    from chalicelib.schema import TaskSpec
+    from chalicelib.contract.schema import TaskSpec
 
     def make(kind: str, model: Path | str, **extra: object) -> TaskSpec:
         data = {"name": extra.pop("name", kind.replace("-", "_")), "kind": kind, "model": str(model),

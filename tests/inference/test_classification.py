@@ -8,9 +8,9 @@ import numpy as np
 from newsops_batch.modelpath import ModelRef
 from newsops_batch.tasks import JobContext, article_text, load_runner
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.jsonl import encode
-from chalicelib.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.store.local import LocalObjectStore
 from tests.inference.tinymodels import article
 

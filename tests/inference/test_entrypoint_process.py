@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import keys, registry
-from chalicelib.compute.base import PERMANENT_EXIT
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.exitcodes import PERMANENT_EXIT
+from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.jsonl import iter_records
-from chalicelib.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.store.local import LocalObjectStore
 
 
@@ -111,3 +112,16 @@ def test_a_corrupt_registry_model_fails_the_job_permanently_with_a_clear_error(h
     assert proc.returncode == PERMANENT_EXIT
     assert "checksum mismatch for model.safetensors" in proc.stderr
     assert not store.exists(keys.result("run-b", "topic", 0))
+
+
+def test_the_job_builds_its_store_from_its_environment_alone(tmp_path):
+    from newsops_batch.jobstore import JobConfigError, job_store
+
+    from chalicelib.store.local import LocalObjectStore
+
+    store = job_store({"NEWSOPS_BACKEND": "local", "NEWSOPS_HOME": str(tmp_path)})
+    assert isinstance(store, LocalObjectStore) and store.root == (tmp_path / "store").resolve()
+    with pytest.raises(JobConfigError, match="NEWSOPS_BUCKET is not set"):
+        job_store({"NEWSOPS_BACKEND": "aws"})
+    with pytest.raises(JobConfigError, match="must be local or aws"):
+        job_store({"NEWSOPS_BACKEND": "gcs"})

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.jsonl import encode
-from chalicelib.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.store.local import LocalObjectStore
 from newsops.evaluate import evaluate_run, evaluation_rows, print_evaluation
 

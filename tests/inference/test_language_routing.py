@@ -8,10 +8,10 @@ import pytest
 from newsops_batch.errors import PermanentError
 from newsops_batch.tasks import load_runner, routed_language
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import Article
 from chalicelib.jsonl import decode
 from chalicelib.language import detect_language
-from chalicelib.schema import Article
 from tests.conftest import fake_task
 from tests.inference.tinymodels import article
 from tests.pipeline_support import jsonl_gz, put_incoming
@@ -99,7 +99,7 @@ def test_a_default_language_the_task_has_no_model_for_is_refused(spec_for) -> No
 
 
 def test_the_shipped_config_routes_no_foreign_article_silently_to_english() -> None:
-    from chalicelib.taskconfig import load_tasks
+    from chalicelib.contract.taskconfig import load_tasks
 
     fr = _fr()
     for spec in load_tasks().tasks:

@@ -17,11 +17,13 @@ import pytest
 from newsops_batch.entrypoint import process_chunk
 from newsops_batch.errors import PermanentError
 
-from chalicelib import keys, modellock, registry
+from chalicelib import modellock, registry
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
+from chalicelib.contract.taskconfig import load_tasks
 from chalicelib.lineage import code_version, image_ref
-from chalicelib.schema import ChunkInfo, InputRef, RunManifest, RunReport, TaskSpec
+from chalicelib.schema import RunReport
 from chalicelib.store.local import LocalObjectStore
-from chalicelib.taskconfig import load_tasks
 from tests.conftest import fake_task
 from tests.pipeline_support import article, jsonl_gz, put_incoming
 from tests.support import fakedist

@@ -7,7 +7,7 @@ import pytest
 from newsops_batch.modelpath import resolve_model_dir
 from newsops_batch.tasks import article_text, load_runner
 
-from chalicelib.schema import TaskSpec
+from chalicelib.contract.schema import TaskSpec
 from tests.inference.tinymodels import article
 
 pytestmark = pytest.mark.slow

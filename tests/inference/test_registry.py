@@ -9,8 +9,9 @@ from newsops_batch import modelcache
 from newsops_batch.errors import PermanentError
 from newsops_batch.modelpath import resolve_task_model
 
-from chalicelib import keys, registry
-from chalicelib.schema import TaskSpec
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.schema import TaskSpec
 from chalicelib.store.local import LocalObjectStore
 
 
@@ -124,7 +125,7 @@ def test_a_broken_cache_entry_is_replaced_not_loaded(store, tmp_path):
 def test_a_run_keeps_the_version_pinned_at_ingest(store, tmp_path):
     from datetime import UTC, datetime
 
-    from chalicelib.schema import InputRef, RunManifest
+    from chalicelib.contract.schema import InputRef, RunManifest
 
     registry.push_model(store, _model_dir(tmp_path), task="companies", version="v1")
     registry.promote(store, "companies", "v1", "prod")

@@ -101,7 +101,7 @@ def _rig(model) -> None:
 
 
 def article(i: int, body: str, title: str = "Report", language: str = "en"):
-    from chalicelib.schema import Article
+    from chalicelib.contract.schema import Article
 
     return Article(url=f"https://news.example/{i}", title=title, body=body, language=language)
 

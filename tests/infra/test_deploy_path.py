@@ -246,7 +246,7 @@ def test_package_refuses_a_function_without_a_role() -> None:
 # ------------------------------------------------------------------ CI helpers
 def test_image_rebuild_follows_the_image_inputs() -> None:
     assert image_changed(["batch_container/Dockerfile"])
-    assert image_changed(["chalicelib/schema.py"]), "the image carries chalicelib's contracts"
+    assert image_changed(["chalicelib/contract/schema.py"]), "the image carries chalicelib's contracts"
     assert not image_changed(["docs/deploy.md", "app.py", "infra/newsops.yaml"])
 
 

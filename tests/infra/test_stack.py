@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.contract.taskconfig import load_tasks
 from chalicelib.settings import Settings
-from chalicelib.taskconfig import load_tasks
 from chalicelib.workflow.definition import placeholders
 from scripts.deploy import build_template
 from scripts.deploy.layout import (

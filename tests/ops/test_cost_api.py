@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib import keys
 from chalicelib.api.models import DashboardData, RunDetail
 from chalicelib.api.routes import HERE
+from chalicelib.contract import keys
 from chalicelib.schema import RunReport
 from tests.conftest import fake_task
 from tests.ops.conftest import build_app

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.contract import keys
 from tests.conftest import fake_task
 from tests.ops.conftest import ARTIFACTS, build_app
 from tests.pipeline_support import jsonl_gz, put_incoming

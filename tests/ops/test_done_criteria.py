@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
-from chalicelib import keys
 from chalicelib.compute.base import JobRequest
+from chalicelib.contract import keys
 from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.freshness import source_freshness
 from chalicelib.ops.reaper import reap

@@ -63,7 +63,7 @@ def test_every_line_of_an_invocation_carries_its_run_id(make_runtime):
     assert by_message["about to fail"]["run_id"] == "batch-2-0123456789abcdef"
     failed = next(x for x in lines if x["message"].startswith("lambda failed"))
     assert failed["run_id"] == "batch-2-0123456789abcdef" and "RuntimeError: boom" in failed["exception"]
-    from chalicelib import keys
+    from chalicelib.contract import keys
 
     assert by_message["ingesting"]["run_id"] == keys.run_id("incoming/2026-11-27/x.jsonl.gz", "abc")
     assert "run_id" not in by_message["outside any invocation"]  # bound for the invocation only

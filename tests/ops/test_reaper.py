@@ -222,9 +222,9 @@ def test_batch_jobs_of_finished_runs_are_terminated_and_alerted_on_sns(batch_wor
     from chalicelib.alerts.sns import SnsAlertSink
     from chalicelib.compute.base import JobRequest
     from chalicelib.compute.batch import BatchCompute
+    from chalicelib.contract.taskconfig import load_tasks
     from chalicelib.ledger.sqlite import SqliteLedger
     from chalicelib.runtime import Runtime
-    from chalicelib.taskconfig import load_tasks
 
     w = batch_world
     settings = w.settings(queue_wait_s=600)

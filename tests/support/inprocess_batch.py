@@ -21,11 +21,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import keys
 from chalicelib.clock import Clock
 from chalicelib.compute.base import ACTIVE_STATES, Compute, JobRequest, JobStatus
+from chalicelib.contract import keys
+from chalicelib.contract.schema import ResultRecord, RunManifest
 from chalicelib.jsonl import encode, iter_records
-from chalicelib.schema import ResultRecord, RunManifest
 from chalicelib.store.base import ObjectStore
 
 

@@ -18,10 +18,11 @@ from newsops_batch.charner import artifact, training
 from newsops_batch.labelled import load, split_by_group
 from safetensors.torch import load_file, save_file
 
-from chalicelib import keys, registry
+from chalicelib import registry
 from chalicelib.clock import ManualClock
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.factory import build_store
-from chalicelib.schema import RunManifest
 from chalicelib.settings import Settings
 from newsops.cli import main
 from newsops.modelcli import run_model

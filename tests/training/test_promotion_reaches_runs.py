@@ -8,9 +8,11 @@ import pytest
 from newsops_batch.charner import training
 from newsops_batch.labelled import load
 
-from chalicelib import keys, registry
+from chalicelib import registry
+from chalicelib.contract import keys
+from chalicelib.contract.schema import RunManifest
 from chalicelib.jsonl import decode
-from chalicelib.schema import RunManifest, RunReport
+from chalicelib.schema import RunReport
 from newsops.cli import main as cli_main
 from tests.pipeline_support import jsonl_gz, put_incoming
 

@@ -11,7 +11,7 @@ from newsops_batch.charner import artifact, training
 from newsops_batch.charner.inference import predict
 from newsops_batch.labelled import load, split_by_group
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.contract.schema import Article, TaskSpec
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ner50.jsonl"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.schema import Article, ChunkInfo, RunManifest, TaskSpec
+from chalicelib.contract.schema import Article, ChunkInfo, RunManifest, TaskSpec
 from newsops_batch.errors import PermanentError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.contract.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.errors import PermanentError
 from newsops_batch.segments import paragraphs

@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from chalicelib import keys
+from chalicelib.contract import keys
+from chalicelib.contract.schema import Article, TaskSpec
 from chalicelib.jsonl import iter_records
-from chalicelib.schema import Article, TaskSpec
 from newsops_batch.errors import PermanentError
 from newsops_batch.tasks import (
     JobContext,

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.contract.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.companyrules import japanese_legal_form_spans, prefer_anchored
 from newsops_batch.errors import PermanentError

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.contract.schema import Article, TaskSpec
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
 from newsops_batch.loading import load_task_model, window_length
 from newsops_batch.tasks import JobContext, article_text

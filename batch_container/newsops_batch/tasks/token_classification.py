@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.schema import Article, TaskSpec
+from chalicelib.contract.schema import Article, TaskSpec
 from newsops_batch.companynames import Mention, merge_mentions
 from newsops_batch.engine import Engine, growing_slices, softmax_logits
 from newsops_batch.errors import PermanentError

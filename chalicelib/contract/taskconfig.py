@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from chalicelib.schema import TaskConfig
+from chalicelib.contract.schema import TaskConfig
 
 DEFAULT_TASKS_FILE = Path(__file__).resolve().parent / "config" / "tasks.json"
 
