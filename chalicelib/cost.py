@@ -203,14 +203,21 @@ def task_usage(task: str, attempts: Iterable[AttemptUsage], *, vcpus: int, gpus:
 
 
 def run_cost(tasks: dict[str, TaskUsage], *, prices: PriceTable, articles: int, chunks: int,
-             timings: dict[str, float], failed: bool = False) -> RunCost:
+             timings: dict[str, float], failed: bool = False, index_slices: int = 1,
+             index_seconds: float | None = None) -> RunCost:
+    """``index_slices``/``index_seconds``: the index step ran as that many invocations, billed
+    for their summed seconds (they overlap, so more than the step's wall time)."""
     compute = sum(t.cost for t in tasks.values())
     memory = prices.lambda_.memory_mb
     ran = [s for s in LAMBDA_STAGES if s in timings]
-    gb_s = sum(max(0.0, timings[s]) * memory[s] / 1024.0 for s in ran)
-    requests = len(ran) + (1 if failed else 0)  # a failed run also invokes cleanup
+    billed = dict(timings)
+    if index_seconds is not None and "index" in billed:
+        billed["index"] = index_seconds
+    gb_s = sum(max(0.0, billed[s]) * memory[s] / 1024.0 for s in ran)
+    # One invocation per stage, one per index slice, and a failed run's cleanup.
+    requests = len(ran) + (max(1, index_slices) - 1 if "index" in ran else 0) + (1 if failed else 0)
     lam = gb_s * prices.lambda_.per_gb_second + requests * prices.lambda_.per_million_requests / 1e6
-    transitions = state_transitions(len(tasks))
+    transitions = state_transitions(len(tasks), index_slices=max(1, index_slices))
     sfn = transitions * prices.step_functions.per_thousand_transitions / 1000
     results = chunks * len(tasks)
     attempts = sum(t.job_attempts for t in tasks.values())
@@ -232,15 +239,17 @@ def run_cost(tasks: dict[str, TaskUsage], *, prices: PriceTable, articles: int, 
                "tasks and attempts (a successful run's state transitions)"])
 
 
-def state_transitions(tasks: int, definition: dict[str, Any] | None = None) -> int:
+def state_transitions(tasks: int, definition: dict[str, Any] | None = None, *, index_slices: int = 1) -> int:
     """States a successful execution enters (what Standard workflows bill), from the ASL itself:
-    the first branch of each Choice is its success branch, a Map enters its processor per task."""
+    the first branch of each Choice is its success branch, a Map enters its processor once per
+    item of its ItemsPath (a task of the run, a slice of the index step)."""
     if definition is None:
         definition = _pipeline_definition()
-    return _path(definition["States"], definition["StartAt"], tasks)
+    return _path(definition["States"], definition["StartAt"],
+                 {"$.tasks": tasks, "$.index_slices": index_slices})
 
 
-def _path(states: dict[str, Any], start: str, items: int) -> int:
+def _path(states: dict[str, Any], start: str, items: dict[str, int]) -> int:
     n, name, seen = 0, start, set()
     while name and name not in seen:
         seen.add(name)
@@ -248,7 +257,7 @@ def _path(states: dict[str, Any], start: str, items: int) -> int:
         n += 1
         if state["Type"] == "Map":
             proc = state.get("ItemProcessor") or state.get("Iterator") or {}
-            n += items * _path(proc["States"], proc["StartAt"], 1)
+            n += items.get(state.get("ItemsPath", "$"), 1) * _path(proc["States"], proc["StartAt"], items)
         if state.get("End") or state["Type"] in ("Succeed", "Fail"):
             break
         name = state.get("Next") or (state["Choices"][0]["Next"] if state["Type"] == "Choice" else "")

@@ -78,7 +78,8 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
         problems.insert(0, f"{error.get('Error', 'error')}: {error.get('Cause', '')}"[:2000])
 
     timings = _timings(detail)
-    cost, cost_error = _cost(run_id, rt, manifest, tasks, timings, failed=error is not None)
+    cost, cost_error = _cost(run_id, rt, manifest, tasks, timings, failed=error is not None,
+                             index=summary)
     verdict = "ok" if not problems and not error else "failed"
     return RunReport(run_id=run_id, verdict=verdict, input=manifest.input.uri, articles=articles,
                      tasks=tasks, indexed=indexed, index_failed=index_failed, problems=problems,
@@ -89,7 +90,8 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
 
 
 def _cost(run_id: str, rt: Runtime, manifest: RunManifest, tasks: dict[str, TaskCounts],
-          timings: dict[str, float], *, failed: bool) -> tuple[RunCost | None, str | None]:
+          timings: dict[str, float], *, failed: bool,
+          index: dict[str, Any] | None = None) -> tuple[RunCost | None, str | None]:
     """Sets each task's usage and returns the run's cost, or why there is none. What a run cost
     never decides its verdict: a bad price table or an unreachable Batch is reported, not failed."""
     try:
@@ -118,7 +120,8 @@ def _cost(run_id: str, rt: Runtime, manifest: RunManifest, tasks: dict[str, Task
         return None, str(exc)
     usages = {name: t.usage for name, t in tasks.items() if t.usage is not None}
     return run_cost(usages, prices=prices, articles=valid, chunks=len(manifest.chunks), timings=timings,
-                    failed=failed), None
+                    failed=failed, index_slices=int((index or {}).get("slices", 1)),
+                    index_seconds=(index or {}).get("seconds")), None
 
 
 def _chunk_error(rt: Runtime, run_id: str, task: str, n: int) -> str:

@@ -85,7 +85,8 @@ def test_the_report_prices_every_measured_attempt_with_the_table(make_runtime, m
     memory = TABLE["lambda"]["memory_mb"]
     gb_s = sum(t[s] * memory[s] / 1024 for s in ("ingest", "index", "verify"))
     lam = gb_s * 0.001 + 3 * 20000.0 / 1e6
-    transitions = 1 + 2 * 2 + 4  # RunTasks, 2 x (IsArrayJob, SubmitArrayJob), Index, Verify, Verdict, Notify
+    # RunTasks, 2 x (IsArrayJob, SubmitArrayJob), Index + its one slice, Verify, Verdict, Notify
+    transitions = 1 + 2 * 2 + 2 + 3
     puts = 3 + 1 + 3 * 2 + 1  # chunks, manifest, results, report
     gets = 1 + 2 * 12 + (6 + 1) * 2  # input; manifest + chunk per attempt; index and verify
     s3 = puts * 5.0 / 1000 + gets * 0.4 / 1000
@@ -176,8 +177,10 @@ def test_the_shipped_table_is_valid_dated_and_matches_the_deployed_lambda_memory
 
 
 def test_state_transitions_follow_the_pipeline_definition():
-    # RunTasks, per task (IsArrayJob, Submit*), then Index, Verify, Verdict, NotifySuccess.
-    assert [state_transitions(n) for n in (1, 3)] == [7, 11]
+    # RunTasks, per task (IsArrayJob, Submit*), then Index and one state per slice, Verify,
+    # Verdict, NotifySuccess.
+    assert [state_transitions(n) for n in (1, 3)] == [8, 12]
+    assert state_transitions(3, index_slices=100) == 12 + 99
 
 
 def test_visible_gpus_follow_the_environment_the_worker_gets():

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from chalicelib.contract.schema import TaskConfig
 
-DEFAULT_TASKS_FILE = Path(__file__).resolve().parent / "config" / "tasks.json"
+DEFAULT_TASKS_FILE = Path(__file__).resolve().parents[1] / "config" / "tasks.json"
 
 
 class TaskConfigError(ValueError):
