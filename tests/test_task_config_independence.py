@@ -4,7 +4,8 @@ The zero-shot ``category`` task classifies by label descriptions. Descriptions w
 generator's own sentences make the demo's accuracy a measure of the generator, not of the
 classifier on real news. So no description (of any task in chalicelib/config/tasks.json: zero-shot
 ``labels`` and prototype ``examples``, at the top level and under ``routes``) may share with the
-generator's source (newsops/sample.py, newsops/sitegen.py) or with the articles it generates:
+generator's source (newsops/sample*.py, its text in newsops/sampledata/*.json, newsops/sitegen.py)
+or with the articles it generates:
 
 - a whole sentence (split on ``.`` and ``。``; sentences of 3+ words, or 5+ characters in Japanese);
 - a run of 6 consecutive words (English: lowercase ``[a-z0-9]+`` tokens, punctuation ignored);
@@ -32,7 +33,8 @@ if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
 TASKS_FILE = REPO / "chalicelib" / "config" / "tasks.json"
-GENERATOR_SOURCES = ("newsops/sample.py", "newsops/sitegen.py")
+GENERATOR_SOURCES = tuple(sorted(str(p.relative_to(REPO)) for pattern in (
+    "newsops/sample*.py", "newsops/sampledata/*.json", "newsops/sitegen.py") for p in REPO.glob(pattern)))
 WORD_RUN = 6
 CHAR_RUN = 10
 MIN_SENTENCE_WORDS = 3
