@@ -60,6 +60,7 @@ ENV_FROM_OUTPUTS: dict[str, str] = {
     "NEWSOPS_STATE_MACHINE_ARN": "StateMachineArn",
     "NEWSOPS_TRAIN_STATE_MACHINE_ARN": "TrainStateMachineArn",
     "NEWSOPS_JOB_QUEUE": "JobQueueArn",
+    "NEWSOPS_MAX_PARALLEL_JOBS": "MaxParallelJobs",
     "NEWSOPS_JOB_DEFINITION_PREFIX": "JobDefinitionPrefix",
     "NEWSOPS_SEARCH_BACKEND": "SearchBackend",
     "NEWSOPS_SEARCH_URL": "SearchUrl",
