@@ -7,16 +7,16 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib.api.routes import bp as status_api
-from chalicelib.cleanup import fail_run
 from chalicelib.crawl.crawler import run_scheduled as crawl_sources
-from chalicelib.indexing import index_slice, parse_request
-from chalicelib.ingest import handle_event
 from chalicelib.observability import log_context
 from chalicelib.ops.reaper import reap
 from chalicelib.ops.run_end import on_run_end
 from chalicelib.ops.verifier import run_verifier
 from chalicelib.runtime import get_runtime
-from chalicelib.verify import verify_run
+from chalicelib.steps.cleanup import fail_run
+from chalicelib.steps.index import index_slice, parse_request
+from chalicelib.steps.ingest import handle_event
+from chalicelib.steps.verify import verify_run
 
 # configure_logs=False: Chalice's own log setup would swallow the project's INFO lines.
 app = Chalice(app_name="newsops", configure_logs=False)

@@ -69,7 +69,7 @@ def _runtime(home: Path):
 
 
 def variant_streaming(path: Path, home: Path) -> dict:
-    from chalicelib.ingest import ingest_object
+    from chalicelib.steps.ingest import ingest_object
 
     rt = _runtime(home)
     key = "incoming/2026-11-27/bench.jsonl.gz"

@@ -94,10 +94,10 @@ def _variant(path: Path, endpoint: str) -> dict[str, Any]:
     from chalicelib.alerts.local import LocalAlertSink
     from chalicelib.aws import client
     from chalicelib.contract.taskconfig import load_tasks
-    from chalicelib.ingest import ingest_object
     from chalicelib.ledger.dynamodb import DynamoDBLedger, create_tables
     from chalicelib.runtime import Runtime
     from chalicelib.settings import Settings
+    from chalicelib.steps.ingest import ingest_object
     from chalicelib.store.s3 import S3ObjectStore
 
     s3 = client("s3", endpoint_url=endpoint)

@@ -198,8 +198,8 @@ def replay(rt: Runtime, *, task: str, model_version: str | None, date_from: date
 
 def _replay_one(rt: Runtime, item: ReplayItem, spec: TaskSpec, version: str, source: Source,
                 poll_s: float) -> None:
-    from chalicelib.ingest import ingest_object
     from chalicelib.retry import RetryRefused, retry_run
+    from chalicelib.steps.ingest import ingest_object
 
     run = rt.ledger.get_run(item.run_id)
     if run is not None and run.state == "SUCCEEDED":

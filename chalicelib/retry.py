@@ -98,7 +98,7 @@ def retry_run(run_id: str, rt: Runtime) -> RetryOutcome:
             f"start it again with `newsops run {run.input_key}`") from None
 
     # Workers an earlier attempt left behind (its orchestrator died) must not write beside ours.
-    from chalicelib.cleanup import stop_run_jobs
+    from chalicelib.steps.cleanup import stop_run_jobs
 
     stopped = stop_run_jobs(run_id, rt, f"run {run_id} is being retried")
     if stopped:
@@ -126,7 +126,7 @@ def retry_run(run_id: str, rt: Runtime) -> RetryOutcome:
     log.info("run %s: attempt %d as execution %s; rerun %s, kept %s", run_id, attempt, execution,
              {t: len(c) for t, c in rerun.items()}, kept)
 
-    from chalicelib.ingest import execution_input
+    from chalicelib.steps.ingest import execution_input
 
     payload = execution_input(rt, run_id, len(manifest.chunks), specs=manifest.tasks, plans=plans)
     try:

@@ -232,7 +232,7 @@ def _ingest(path: Path, batch_id: str | None) -> int:
 
 
 def _run(key: str) -> int:
-    from chalicelib.ingest import ingest_object
+    from chalicelib.steps.ingest import ingest_object
     from newsops.local import local_runtime
     from newsops.summary import print_run_summary
 

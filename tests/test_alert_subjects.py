@@ -7,8 +7,8 @@ import pytest
 
 from chalicelib.alerts.base import Alert, fit_subject
 from chalicelib.alerts.sns import sns_subject
-from chalicelib.cleanup import failure_subject
 from chalicelib.contract import keys
+from chalicelib.steps.cleanup import failure_subject
 from tests.conftest import fake_task
 from tests.pipeline_support import article, jsonl_gz, put_incoming
 

@@ -12,8 +12,8 @@ import pytest
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
-from chalicelib.ingest import handle_event
 from chalicelib.schema import RunReport
+from chalicelib.steps.ingest import handle_event
 from chalicelib.store.base import ObjectChanged, ObjectInfo, md5_etag
 from chalicelib.store.events import object_created_event, object_from_event
 from chalicelib.store.local import LocalObjectStore

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.contract import keys
-from chalicelib.indexing import SLICE_PREFIX, IndexRequestError, index_summary, parse_request
-from chalicelib.ingest import execution_input
 from chalicelib.joblimits import MAX_WORKFLOW_TIMEOUT_S, ChildLimit, run_limit_s
 from chalicelib.schema import RunReport
 from chalicelib.settings import Settings
+from chalicelib.steps.index import SLICE_PREFIX, IndexRequestError, index_summary, parse_request
+from chalicelib.steps.ingest import execution_input
 from tests.conftest import fake_task
 from tests.pipeline_support import article, jsonl_gz, put_incoming
 
@@ -37,7 +37,7 @@ def test_a_run_is_indexed_in_slices_and_a_retried_slice_counts_once(make_runtime
 
 
 def test_verify_names_chunks_no_slice_indexed(make_runtime):
-    from chalicelib.verify import build_report
+    from chalicelib.steps.verify import build_report
 
     rt = make_runtime(tasks=[fake_task("alpha")], chunk_size=2, index_slice_chunks=2)
     _, rid = put_incoming(rt, "gap.jsonl.gz", jsonl_gz([article(i) for i in range(9)]))
@@ -54,7 +54,7 @@ def test_a_bad_index_request_is_refused_with_its_fields(make_runtime):
         parse_request({"run_id": rid, "last": 1})
     with pytest.raises(IndexRequestError, match="ends before it starts"):
         parse_request({"run_id": rid, "first": 3, "last": 1})
-    from chalicelib.indexing import index_slice
+    from chalicelib.steps.index import index_slice
 
     with pytest.raises(IndexRequestError, match="has 2 chunks: no chunk 7"):
         index_slice(rid, 5, 7, rt)

@@ -20,12 +20,12 @@ import pytest
 
 from chalicelib.clock import ManualClock
 from chalicelib.contract import keys
-from chalicelib.indexing import SLICE_PREFIX
-from chalicelib.ingest import execution_input
 from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.reaper import reap
 from chalicelib.schema import RunReport
+from chalicelib.steps.index import SLICE_PREFIX
+from chalicelib.steps.ingest import execution_input
 from tests.conftest import fake_task
 from tests.support.inprocess_batch import InProcessBatch
 

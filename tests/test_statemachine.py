@@ -56,7 +56,7 @@ def test_batch_tasks_retry_only_submission_errors_and_bound_their_time():
 
 
 def test_payloads_carry_keys_never_article_text(make_runtime):
-    from chalicelib.ingest import execution_input
+    from chalicelib.steps.ingest import execution_input
 
     rt = make_runtime()
     payload = execution_input(rt, "r" * 60, 10_000).model_dump_json()

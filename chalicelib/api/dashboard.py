@@ -51,7 +51,7 @@ def dashboard_data(rt: Runtime, *, window_days: int = 14, runs: int = 50,
     points = []
     for run in reversed(rt.ledger.list_runs(limit=runs)):
         articles = run.detail.get("articles") or {}
-        cost = run.detail.get("cost") or {}  # what the verify step recorded (chalicelib/verify.py)
+        cost = run.detail.get("cost") or {}  # what the verify step recorded (chalicelib/steps/verify.py)
         points.append(RunPoint(run_id=run.run_id, created=run.created,
                                duration_s=round(run.ended - run.created, 3) if run.ended else None,
                                state=run.state, verdict=run.verdict,

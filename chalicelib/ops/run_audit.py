@@ -1,6 +1,6 @@
 """Re-checks a finished run's outputs long after its own verify step: objects get deleted, indexes lose data.
 
-Same rules as ``chalicelib.verify`` (every chunk x task result exists, record counts add up
+Same rules as ``chalicelib.steps.verify`` (every chunk x task result exists, record counts add up
 with quarantine, the index holds the run's documents), but structured, so the verifier can
 tell one problem from another, and tolerant of one thing the end-of-run check never meets:
 a later run that re-indexed the same articles (upsert by article id) moves them to its run id.

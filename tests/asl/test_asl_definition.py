@@ -248,7 +248,7 @@ def _longest_run_ids() -> list[str]:
 def _sns_checking_invoker(inner, published: list[str], *, cleanup_fails: bool = False):
     """``inner`` with SNS's rules on Publish (AWS refuses the call, so no alert goes out) and
     the project's own failure subject from the cleanup Lambda."""
-    from chalicelib.cleanup import failure_subject
+    from chalicelib.steps.cleanup import failure_subject
 
     def invoke(resource, payload, ctx):
         if resource == "arn:aws:states:::sns:publish":

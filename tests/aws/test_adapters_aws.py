@@ -142,7 +142,7 @@ def test_failed_job_is_reported_failed(world: World, monkeypatch: pytest.MonkeyP
 
 
 def test_cleanup_terminates_only_the_runs_active_jobs(world: World) -> None:
-    from chalicelib.cleanup import stop_run_jobs
+    from chalicelib.steps.cleanup import stop_run_jobs
 
     compute = BatchCompute(world.queue_arn, world.client("batch"))
     active_a = compute.submit(_request("r1-fake"))

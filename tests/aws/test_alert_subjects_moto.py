@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib.alerts.base import Alert
 from chalicelib.alerts.sns import SnsAlertSink
-from chalicelib.cleanup import failure_subject
 from chalicelib.contract import keys
+from chalicelib.steps.cleanup import failure_subject
 from tests.aws.moto_world import World
 from tests.aws.test_pipeline_moto import INDEX_OK, VERIFY_OK, payload
 

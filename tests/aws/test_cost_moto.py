@@ -23,7 +23,7 @@ from chalicelib.contract import keys
 from chalicelib.contract.schema import ChunkInfo, InputRef, RunManifest, TaskSpec
 from chalicelib.factory import build_runtime
 from chalicelib.ledger.base import RunRecord
-from chalicelib.verify import build_report
+from chalicelib.steps.verify import build_report
 from tests.aws.moto_world import ACCOUNT, World, moto_job
 
 RID = "cost-0123456789abcdef"

@@ -18,9 +18,9 @@ from chalicelib.contract import keys
 from chalicelib.contract.exitcodes import PERMANENT_EXIT
 from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.factory import build_runtime
-from chalicelib.ingest import ingest_object
 from chalicelib.lineage import IMAGE_ENV, code_version
 from chalicelib.runtime import Runtime, set_runtime
+from chalicelib.steps.ingest import ingest_object
 from tests.aws.moto_world import World, mocked_aws
 from tests.support import fakedist
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.contract.schema import TaskConfig
-from chalicelib.ingest import execution_input
+from chalicelib.steps.ingest import execution_input
 from tests.aws.moto_world import World, history_states, task_parameters
 
 # moto runs a token-wait thread beside every Batch .sync task; when the task ends early (a

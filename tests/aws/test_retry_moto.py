@@ -17,9 +17,9 @@ from newsops_batch import entrypoint
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
 from chalicelib.factory import build_runtime
-from chalicelib.ingest import ingest_object
 from chalicelib.retry import missing_chunks, retry_run
 from chalicelib.runtime import set_runtime
+from chalicelib.steps.ingest import ingest_object
 from tests.aws.moto_world import World, task_parameters
 
 pytestmark = pytest.mark.filterwarnings(

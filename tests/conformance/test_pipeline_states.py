@@ -21,7 +21,7 @@ from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.asl import Executor, states_entered
 from chalicelib.compute.base import ACTIVE_STATES, Compute, JobRequest, JobStatus
 from chalicelib.contract.schema import TaskConfig
-from chalicelib.ingest import execution_input
+from chalicelib.steps.ingest import execution_input
 from chalicelib.workflow.local import LocalTaskDispatcher
 from tests.aws.moto_world import World, mocked_aws, task_parameters
 from tests.conformance.harness import same_states

@@ -14,9 +14,9 @@ from chalicelib.compute.base import AttemptUsage
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
 from chalicelib.cost import PriceTableError, RunCost, load_prices, run_cost, task_usage
-from chalicelib.indexing import index_summary
 from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport, TaskCounts
+from chalicelib.steps.index import index_summary
 
 log = logging.getLogger("newsops.verify")
 
@@ -60,7 +60,7 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
     articles = manifest.articles
     if articles["input"] != articles["valid"] + articles["quarantined"]:
         problems.append(f"ingest counts do not add up: {articles}")
-    # The index step's slices, added up (chalicelib/indexing.py); "index" as written before.
+    # The index step's slices, added up (chalicelib/steps/index.py); "index" as written before.
     summary = index_summary(detail)
     index = summary or detail.get("index") or {}
     if summary is not None:

@@ -11,7 +11,7 @@ from chalicelib.alerts.base import fit_subject
 from chalicelib.alerts.sns import sns_subject
 from chalicelib.contract import keys
 from chalicelib.runtime import Runtime
-from chalicelib.verify import build_report, publish_report
+from chalicelib.steps.verify import build_report, publish_report
 
 log = logging.getLogger("newsops.cleanup")
 

@@ -170,7 +170,7 @@ def _split_and_start(rt: Runtime, rid: str, key: str, etag: str, size: int, vers
 def _fail_without_articles(rt: Runtime, rid: str, key: str, split: _Split) -> IngestOutcome:
     """Every line was quarantined: the workflow would submit empty arrays. The run fails here,
     its report and its one alert say why (the verifier then knows it was alerted)."""
-    from chalicelib.verify import verify_run
+    from chalicelib.steps.verify import verify_run
 
     reasons = "; ".join(split.first_reasons)
     cause = (f"no valid article in the input: all {split.counts['quarantined']} lines quarantined"
