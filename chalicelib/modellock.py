@@ -37,13 +37,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chalicelib.contract.modeluri import PACKAGE_SCHEME
 from chalicelib.contract.schema import TaskSpec
 from chalicelib.contract.taskconfig import DEFAULT_TASKS_FILE, TaskConfigError, load_tasks
 from chalicelib.registry import RegistryError
 
 DEFAULT_LOCK_FILE = Path(__file__).resolve().parent / "config" / "model_lock.json"
 LOCK_ENV = "NEWSOPS_MODEL_LOCK"  # another lock file (tests, a custom image)
-PACKAGE_PREFIX = "package:"
 # The manifest's per-task model entry names each package model as "package:<name>" ->
 # "<distribution>==<version> sha256:<fingerprint>".
 _PIN_TEXT = re.compile(r"^(?P<distribution>\S+)==(?P<version>\S+) sha256:(?P<sha256>[0-9a-f]{64})$")
@@ -86,8 +86,8 @@ def package_names(spec: TaskSpec) -> list[str]:
     found: list[str] = []
 
     def walk(value: Any) -> None:
-        if isinstance(value, str) and value.startswith(PACKAGE_PREFIX):
-            name = value.removeprefix(PACKAGE_PREFIX)
+        if isinstance(value, str) and value.startswith(PACKAGE_SCHEME):
+            name = value.removeprefix(PACKAGE_SCHEME)
             if name and name not in found:
                 found.append(name)
         elif isinstance(value, dict):
@@ -243,8 +243,8 @@ def package_pins(tasks: Iterable[TaskSpec], lock: ModelLock | None = None) -> di
                 raise ModelLockError(
                     f"task {spec.name}: model package {name!r} is not in the model lock "
                     f"({lock_path()}): add it with `make model-lock` and redeploy")
-            pins[PACKAGE_PREFIX + name] = pin.text()
-            if spec.model == PACKAGE_PREFIX + name:
+            pins[PACKAGE_SCHEME + name] = pin.text()
+            if spec.model == PACKAGE_SCHEME + name:
                 pins["sha256"] = pin.sha256
                 pins["distribution"] = f"{pin.distribution}=={pin.version}"
         out[spec.name] = pins
@@ -262,10 +262,10 @@ def manifest_pins(entry: dict[str, str]) -> dict[str, PackagePin]:
     """The package pins of one task's manifest entry: import name -> pin."""
     out = {}
     for key, value in entry.items():
-        if key.startswith(PACKAGE_PREFIX):
+        if key.startswith(PACKAGE_SCHEME):
             pin = PackagePin.parse(value)
             if pin is not None:
-                out[key.removeprefix(PACKAGE_PREFIX)] = pin
+                out[key.removeprefix(PACKAGE_SCHEME)] = pin
     return out
 
 

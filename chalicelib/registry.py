@@ -29,10 +29,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.contract import keys
+from chalicelib.contract.modeluri import REGISTRY_SCHEME, registry_task
 from chalicelib.contract.schema import TaskSpec
 from chalicelib.store.base import ObjectStore
 
-REGISTRY_SCHEME = "registry:"
 STAGES: tuple[str, ...] = ("prod", "staging")
 Stage = Literal["prod", "staging"]
 MANIFEST_NAME = "MANIFEST.json"
@@ -179,11 +179,6 @@ def _check_names(task: str, version: str | None = None) -> None:
                                 or version in _RESERVED):
         raise RegistryError(f"invalid model version {version!r}: 1-64 of [A-Za-z0-9._-], "
                             f"not a stage name ({', '.join(STAGES)}) nor {' or '.join(_RESERVED)}")
-
-
-def registry_task(uri: str) -> str | None:
-    """The task a ``registry:<task>`` model uri names, else None."""
-    return uri.removeprefix(REGISTRY_SCHEME) if uri.startswith(REGISTRY_SCHEME) else None
 
 
 # -- push / promote / resolve -----------------------------------------------------------------

@@ -25,8 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib import registry
-from chalicelib.contract import keys
+from chalicelib.contract import keys, modeluri
 from chalicelib.contract.schema import Article, RunManifest, TaskSpec
 from chalicelib.jsonl import decode
 from chalicelib.store.base import ObjectStore
@@ -336,9 +335,9 @@ def _output_of(result: Any, normalize: Callable[[str], str], key: Callable[[str]
 def resolve_spec(tasks: Sequence[TaskSpec], task: str) -> TaskSpec:
     """The configured task whose model is ``registry:<task>`` (by task name or registry name)."""
     by_name = next((t for t in tasks if t.name == task), None)
-    if by_name is not None and registry.registry_task(by_name.model) is not None:
+    if by_name is not None and modeluri.registry_task(by_name.model) is not None:
         return by_name
-    users = [t for t in tasks if registry.registry_task(t.model) == task]
+    users = [t for t in tasks if modeluri.registry_task(t.model) == task]
     if users:
         return users[0]
     if by_name is not None:

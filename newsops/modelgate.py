@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import registry
+from chalicelib.contract import modeluri
 from chalicelib.contract.schema import TaskConfig, TaskSpec
 from chalicelib.store.base import ObjectStore
 
@@ -59,7 +60,7 @@ class GateDecision:
 
 def span_task(tasks: TaskConfig, task: str) -> TaskSpec | None:
     """The configured task that loads ``registry:<task>`` (the one of that name first)."""
-    users = [t for t in tasks.tasks if registry.registry_task(t.model) == task]
+    users = [t for t in tasks.tasks if modeluri.registry_task(t.model) == task]
     return next((t for t in users if t.name == task), users[0] if users else None)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.contract import keys
+from chalicelib.contract import keys, modeluri
 from chalicelib.contract.schema import TrainRequest
 from chalicelib.store.base import ObjectStore
 
@@ -164,7 +164,7 @@ def train_command(args: Any) -> int:
             print(f"newsops train: {args.task!r} is not a char-ner task of the task config ({kinds}); "
                   "training makes char-ner models", file=sys.stderr)
             return 2
-        task = registry.registry_task(spec.model) or args.task
+        task = modeluri.registry_task(spec.model) or args.task
         if args.promote and registry.stage_pointer(rt.store, task, "prod") is not None:
             print(f"newsops train: {task} already has a prod model; train without --promote and "
                   f"compare with `newsops model promote {task} VERSION`", file=sys.stderr)
@@ -210,7 +210,7 @@ def ensure_task_model(rt: Any, task_name: str = "companies", *, out: Any = sys.s
     from chalicelib import registry
 
     spec = next((t for t in rt.tasks.tasks if t.name == task_name), None)
-    task = registry.registry_task(spec.model) if spec is not None and spec.kind == "char-ner" else None
+    task = modeluri.registry_task(spec.model) if spec is not None and spec.kind == "char-ner" else None
     if task is None:
         return None
     current = registry.stage_pointer(rt.store, task, "prod")

