@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest, TaskSpec
 from chalicelib.ledger.base import RunRecord
+from chalicelib.resultaudit import check_chunk
 from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport
 
@@ -61,18 +62,12 @@ def chunk_is_done(rt: Runtime, manifest: RunManifest, spec: TaskSpec, index: int
     """A result object that accounts for every article of this chunk, from these bytes and
     this run's pinned model: the same test the job uses to skip a chunk, plus the counts."""
     chunk = manifest.chunks[index]
-    info = rt.store.head(keys.result(manifest.run_id, spec.name, index))
-    if info is None:
-        return False
-    meta = info.metadata
-    try:
-        accounted = int(meta.get("records", -1)) + int(meta.get("quarantined", 0))
-    except ValueError:
-        return False
-    return (meta.get("input_sha256") == chunk.sha256
-            and meta.get("model_version") == pinned_model_version(manifest, spec)
-            and meta.get("model_sha256", "") == (manifest.models.get(spec.name) or {}).get("sha256", "")
-            and accounted == chunk.records)
+    result = check_chunk(rt.store, manifest.run_id, spec, chunk)
+    meta = result.meta
+    return (meta is not None and result.problem is None
+            and meta.input_sha256 == chunk.sha256
+            and meta.model_version == pinned_model_version(manifest, spec)
+            and meta.model_sha256 == (manifest.models.get(spec.name) or {}).get("sha256", ""))
 
 
 def missing_chunks(rt: Runtime, manifest: RunManifest) -> dict[str, list[int]]:

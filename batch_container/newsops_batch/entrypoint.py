@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from chalicelib.contract import keys
 from chalicelib.contract.exitcodes import PERMANENT_EXIT, RETRYABLE_EXIT
+from chalicelib.contract.resultmeta import ResultMeta, ResultMetaError
 from chalicelib.contract.schema import (
     Article,
     QuarantineRecord,
@@ -142,13 +143,11 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
         log.warning("run %s was ingested for image %s; this job runs %s (a deploy between the two?)",
                     rid, manifest.image, image)
 
-    done = store.head(result_key)
-    if done and done.metadata.get("input_sha256") == chunk.sha256 and \
-            done.metadata.get("model_version") == model.version and \
-            done.metadata.get("model_sha256", "") == (model.sha256 or "") and \
-            done.metadata.get("packages_sha256", "") == model.packages_sha256:
+    done = _done_result(store, result_key)
+    if done is not None and done.input_sha256 == chunk.sha256 and done.model_version == model.version \
+            and done.model_sha256 == (model.sha256 or "") and done.packages_sha256 == model.packages_sha256:
         log.info("chunk %d of %s/%s already done for this input and model: skipped", n, rid, task)
-        return {"skipped": True, "records": int(done.metadata.get("records", 0))}
+        return {"skipped": True, "records": done.records}
 
     try:
         data = store.get(chunk.key)
@@ -195,17 +194,26 @@ def process_chunk(store: ObjectStore, rid: str, task: str, n: int, *, scratch: P
         store.put(keys.task_quarantine(rid, task, n),
                   b"".join(dumps_line(q.model_dump(exclude_none=True)) for q in quarantined))
     # The result is the completion marker, so it is written last, in one atomic step.
-    extra = getattr(runner, "result_metadata", None) or {}
-    store.put(result_key, encode(results), metadata={
-        **{k: str(v) for k, v in extra.items()},
-        "records": str(len(results)), "quarantined": str(len(quarantined)),
-        "input_sha256": chunk.sha256, "model_version": model.version,
-        "model_uri": spec.model, "model_sha256": model.sha256 or "",
-        "packages_sha256": model.packages_sha256, "image": image, "code_version": code_version(),
-        "seconds": f"{time.time() - started:.3f}"})
+    extra = {k: str(v) for k, v in (getattr(runner, "result_metadata", None) or {}).items()}
+    meta = ResultMeta(
+        **extra, records=len(results), quarantined=len(quarantined), input_sha256=chunk.sha256,
+        model_version=model.version, model_uri=spec.model, model_sha256=model.sha256 or "",
+        packages_sha256=model.packages_sha256, image=image, code_version=code_version(),
+        seconds=time.time() - started)
+    store.put(result_key, encode(results), metadata=meta.to_metadata())
     log.info("run %s task %s chunk %d: %d results, %d quarantined in %.1fs",
              rid, task, n, len(results), len(quarantined), time.time() - started)
     return {"skipped": False, "records": len(results), "quarantined": len(quarantined)}
+
+
+def _done_result(store: ObjectStore, key: str) -> ResultMeta | None:
+    info = store.head(key)
+    if info is None:
+        return None
+    try:
+        return ResultMeta.from_metadata(info.metadata)
+    except ResultMetaError:
+        return None  # not a result a job wrote: compute it again
 
 
 def _limit_threads() -> None:

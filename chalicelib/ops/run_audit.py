@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
 from chalicelib.ledger.base import RunRecord
+from chalicelib.resultaudit import audit_results
 from chalicelib.runtime import Runtime
 
 
@@ -46,21 +47,10 @@ def audit_run(run: RunRecord, rt: Runtime, *, later_indexed: int = 0) -> RunAudi
     except KeyError:
         audit.manifest_missing = True
         return audit
-    for spec in manifest.tasks:
-        for chunk in manifest.chunks:
-            audit.results_expected += 1
-            key = keys.result(run.run_id, spec.name, chunk.index)
-            info = rt.store.head(key)
-            if info is None:
-                audit.missing.append(key)
-                continue
-            records = int(info.metadata.get("records", -1))
-            quarantined = int(info.metadata.get("quarantined", 0))
-            if records < 0:
-                audit.miscounted.append(f"result {key} carries no record count")
-            elif records + quarantined != chunk.records:
-                audit.miscounted.append(f"{key}: {records} results + {quarantined} quarantined "
-                                        f"!= {chunk.records} articles in the chunk")
+    for task in audit_results(rt.store, manifest).values():
+        audit.results_expected += task.chunks
+        audit.missing += [m.key for m in task.missing]
+        audit.miscounted += task.problems
     index = run.detail.get("index") or {}
     if "indexed" in index:
         audit.expected_indexed = int(index["indexed"])

@@ -14,6 +14,7 @@ from chalicelib.compute.base import AttemptUsage
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
 from chalicelib.cost import PriceTableError, RunCost, load_prices, run_cost, task_usage
+from chalicelib.resultaudit import audit_results
 from chalicelib.runtime import Runtime
 from chalicelib.schema import RunReport, TaskCounts
 from chalicelib.steps.index import index_summary
@@ -29,32 +30,13 @@ def build_report(run_id: str, rt: Runtime, *, error: dict[str, str] | None = Non
     problems: list[str] = list(extra_problems or [])
     causes: list[str] = []  # chunks whose job recorded why it failed: what a person reads first
     tasks: dict[str, TaskCounts] = {}
-    for spec in manifest.tasks:
-        counts = TaskCounts(chunks=len(manifest.chunks))
-        seconds = 0.0
-        for chunk in manifest.chunks:
-            key = keys.result(run_id, spec.name, chunk.index)
-            info = rt.store.head(key)
-            if info is None:
-                cause = _chunk_error(rt, run_id, spec.name, chunk.index)
-                (causes if cause else problems).append(f"missing result {key}{cause}")
-                continue
-            counts.chunks_done += 1
-            records = int(info.metadata.get("records", -1))
-            quarantined = int(info.metadata.get("quarantined", 0))
-            seconds += float(info.metadata.get("seconds", 0) or 0)
-            if records < 0:
-                problems.append(f"result {key} carries no record count")
-                continue
-            counts.records += records
-            counts.quarantined += quarantined
-            if records + quarantined != chunk.records:
-                problems.append(f"{key}: {records} results + {quarantined} quarantined "
-                                f"!= {chunk.records} articles in the chunk")
-            if info.metadata.get("input_sha256") not in (None, chunk.sha256):
-                problems.append(f"{key} was computed from another version of chunk {chunk.index}")
-        counts.seconds = round(seconds, 3)
-        tasks[spec.name] = counts
+    for name, audit in audit_results(rt.store, manifest).items():
+        tasks[name] = TaskCounts(chunks=audit.chunks, chunks_done=audit.done, records=audit.records,
+                                 quarantined=audit.quarantined, seconds=audit.seconds)
+        for missing in audit.missing:
+            cause = _chunk_error(rt, run_id, name, missing.chunk)
+            (causes if cause else problems).append(f"missing result {missing.key}{cause}")
+        problems += audit.problems
 
     problems[len(extra_problems or []):len(extra_problems or [])] = causes
     articles = manifest.articles
