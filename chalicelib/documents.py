@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest, TaskSpec
+from chalicelib.contract.taskkinds import TASK_KINDS
 from chalicelib.jsonl import iter_records
 from chalicelib.store.base import ObjectStore
 
@@ -16,9 +17,10 @@ _ARTICLE_FIELDS = ("id", "url", "title", "body", "source", "language", "publishe
 
 def merge_output(doc: dict[str, Any], spec: TaskSpec, output: dict[str, Any]) -> None:
     """Where each task kind's output lands in the document (the index mapping's contract)."""
-    if spec.kind == "embedding":
+    field = TASK_KINDS[spec.kind].field
+    if field == "embedding":
         doc["embedding"] = output.get("embedding")
-    elif spec.kind in ("token-classification", "spacy-ner", "char-ner"):
+    elif field == "companies":
         doc.setdefault("companies", []).extend(output.get("companies", []))
     else:
         doc["category"] = {"label": output.get("label"), "score": output.get("score")}

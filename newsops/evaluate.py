@@ -20,11 +20,12 @@ from typing import Any
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
+from chalicelib.contract.taskkinds import kinds_for
 from chalicelib.jsonl import iter_records
 from chalicelib.store.base import ObjectStore
 
-COMPANY_KINDS = ("token-classification", "spacy-ner", "char-ner")
-CATEGORY_KINDS = ("zero-shot", "prototype", "text-classification")
+COMPANY_KINDS = kinds_for("companies")
+CATEGORY_KINDS = kinds_for("category")
 
 
 def company_key(name: str) -> str:

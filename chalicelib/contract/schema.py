@@ -11,16 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from chalicelib.contract import keys
+from chalicelib.contract.taskkinds import TASK_KINDS
 
-TaskKind = Literal[
-    "embedding",
-    "token-classification",
-    "spacy-ner",
-    "char-ner",
-    "zero-shot",
-    "prototype",
-    "text-classification",
-]
+# The kinds of chalicelib/contract/taskkinds.py, as the type the task config validates against.
+TaskKind = Literal[tuple(TASK_KINDS)]  # type: ignore[valid-type]
 
 
 def _limit(name: str, default: int) -> int:

@@ -1,26 +1,16 @@
-"""Task kinds: each turns a list of articles into one output dict per article, in order.
-
-=====================  ==========================================================  =============
-kind                   what it runs                                                output
-=====================  ==========================================================  =============
-embedding              a sentence-transformers model (MiniLM): mean pool + L2      embedding
-token-classification   any HF BERT-family token classifier, over stride windows    companies
-spacy-ner              spaCy pipelines routed by the article's language            companies
-char-ner               the trained character tagger (newsops train), spaCy beside  companies
-zero-shot              label descriptions embedded by the backbone; nearest wins   label, score
-prototype              mean embedding of labelled examples per label               label, score
-text-classification    a fine-tuned HF sequence classifier                         label, score
-=====================  ==========================================================  =============
-"""
+"""Task kinds: each turns a list of articles into one output dict per article, in order. The
+table of kinds (runner, document field) is chalicelib/contract/taskkinds.py."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.contract.schema import Article, ChunkInfo, RunManifest, TaskSpec
+from chalicelib.contract.taskkinds import TASK_KINDS
 from newsops_batch.errors import PermanentError
 
 if TYPE_CHECKING:
@@ -56,30 +46,11 @@ def load_runner(spec: TaskSpec, context: JobContext | None = None) -> TaskRunner
     """The runner of a task kind, its model loaded (and fetched from the registry if need be)."""
     context = context or JobContext()
     check_language_options(spec)
-    if spec.kind == "embedding":
-        from newsops_batch.tasks.embedding import EmbeddingRunner
-
-        return EmbeddingRunner(spec, context)
-    if spec.kind == "token-classification":
-        from newsops_batch.tasks.token_classification import TokenClassificationRunner
-
-        return TokenClassificationRunner(spec, context)
-    if spec.kind == "spacy-ner":
-        from newsops_batch.tasks.spacy_ner import SpacyNerRunner
-
-        return SpacyNerRunner(spec, context)
-    if spec.kind == "char-ner":
-        from newsops_batch.tasks.char_ner import CharNerRunner
-
-        return CharNerRunner(spec, context)
-    if spec.kind in ("zero-shot", "prototype"):
-        from newsops_batch.tasks.embedding_classification import EmbeddingClassifierRunner
-
-        return EmbeddingClassifierRunner(spec, context)
-    if spec.kind == "text-classification":
-        from newsops_batch.tasks.text_classification import TextClassificationRunner
-
-        return TextClassificationRunner(spec, context)
+    info = TASK_KINDS.get(spec.kind)
+    if info is not None:
+        module, _, name = info.runner.partition(":")
+        runner_class = getattr(importlib.import_module(f"newsops_batch.tasks.{module}"), name)
+        return runner_class(spec, context)
     raise PermanentError(f"task kind {spec.kind!r} is not available in this image")
 
 
