@@ -8,8 +8,8 @@ sentences joined eight at a time into article-sized texts (one paragraph per sen
   A second reference is GiNZA with only the components its NER needs (tok2vec + ner), what the
   earlier ``spacy-ner`` task ran.
 - **Trained**: the ``char-ner`` runner of the shipped ``companies`` task, loaded the way a batch
-  job loads it (the registry's prod model when ``NEWSOPS_HOME`` has one, else a model trained
-  here on the short schedule), ``runner.spans(texts, "ja")``: tokenizer features, the tagger,
+  job loads it (bench/companiesmodel.py: the registry's prod model when ``NEWSOPS_HOME`` has
+  one, else a short-schedule model trained once into bench/data/), ``runner.spans(texts, "ja")``: tokenizer features, the tagger,
   decoding.
 
 Rounds alternate between the variants so that a busy machine slows all alike. Prints texts/s and
@@ -41,31 +41,14 @@ def texts_of(article_sentences: int) -> tuple[list[str], list[str]]:
 
 
 def trained_runner(tmp: Path) -> tuple[Any, str]:
-    from newsops_batch.modelpath import ModelRef
-    from newsops_batch.tasks import JobContext, load_runner
-
-    from chalicelib import registry
-    from chalicelib.contract.schema import TaskSpec
     from chalicelib.contract.taskconfig import load_tasks
-    from chalicelib.factory import build_store
     from chalicelib.settings import Settings
 
-    settings = Settings()
-    spec = next(t for t in load_tasks(settings.tasks_file).tasks if t.name == "companies")
-    store = build_store(settings)
-    task = registry.registry_task(spec.model) or "companies"
-    if registry.stage_pointer(store, task, "prod") is not None:
-        resolved = registry.resolve(store, task, "prod")
-        ref = ModelRef(uri=spec.model, version=resolved.version, sha256=resolved.manifest_sha256,
-                       resolved=resolved, store=store)
-        return load_runner(spec, JobContext(store=store, model=ref, cache_root=tmp / "cache")), resolved.version
-    from newsops_batch.charner import training
-    from newsops_batch.labelled import load
+    sys.path.insert(0, str(REPO))
+    from bench.companiesmodel import companies_runner
 
-    print("no prod companies model in NEWSOPS_HOME: training one (short schedule)", flush=True)
-    training.train(load(DATA / "train.jsonl"), None, tmp / "model", schedule="short")
-    local = TaskSpec(**{**spec.model_dump(), "model": str(tmp / "model"), "model_version": "bench-short"})
-    return load_runner(local, JobContext()), "bench-short (trained here)"
+    spec = next(t for t in load_tasks(Settings().tasks_file).tasks if t.name == "companies")
+    return companies_runner(spec, tmp / "cache")
 
 
 def ginza(enabled: Sequence[str] | None) -> Callable[[Sequence[str]], list[list[tuple[int, int]]]]:

@@ -9,12 +9,17 @@ requests per host, address checks), archiving raw HTML, extracting, deduplicatin
 one batch. Baseline: what a user writes first: for each feed, fetch it, then fetch and
 extract each article one after another (httpx with keep-alive, trafilatura). Each variant
 runs in a fresh subprocess, so its peak RSS is its own; both crawl the same 1,000 pages.
+
+The ratio depends on the injected latency (the naive loop waits out every request, the crawler
+overlaps them): both 50 ms and 100 ms are measured and reported, and the headline ratio is the
+smaller of the two, not the latency where it looks best.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.benchfile import peak_rss_mb, run_fresh, write_result  # noqa: E402
 
 HOSTS, PAGES = 20, 50
-# A typical time to first byte of a news site; 50 ms gave about 6x on a busy 2-core machine.
-LATENCY_S = 0.1
-GOAL = ">= 5x the pages/s of a naive sequential fetch+extract loop, politeness intact"
+# Typical times to first byte of a news site: both are run, neither is chosen for its ratio.
+LATENCIES_S = (0.05, 0.1)
+GOAL = (">= 5x the pages/s of a naive sequential fetch+extract loop at each injected latency "
+        "(50 ms and 100 ms), politeness intact; the headline ratio is the smaller")
 
 
 def variant_crawler(sources_file: Path) -> dict[str, float]:
@@ -110,30 +116,21 @@ def start_site(sources_file: Path, latency: float) -> subprocess.Popen[str]:
     return proc
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--variant", choices=["crawler", "naive"])
-    parser.add_argument("--sources", type=Path)
-    parser.add_argument("--latency", type=float, default=LATENCY_S)
-    args = parser.parse_args()
-    if args.variant:
-        run = variant_crawler if args.variant == "crawler" else variant_naive
-        print(json.dumps(run(args.sources)))
-        return 0
-
+def compare(latency: float) -> tuple[dict[str, float], dict[str, float]]:
+    """Both variants against one site served at ``latency`` seconds per request."""
     with tempfile.TemporaryDirectory(prefix="bench-crawl-site-") as tmp:
         sources_file = Path(tmp) / "sources.json"
-        site = start_site(sources_file, args.latency)
+        site = start_site(sources_file, latency)
         try:
             script = Path(__file__).resolve()
             print(f"site: {HOSTS} hosts x {PAGES} pages on 127.0.1.x, "
-                  f"{args.latency * 1000:.0f} ms latency per request", flush=True)
+                  f"{latency * 1000:.0f} ms latency per request", flush=True)
             cand = run_fresh(script, "--variant", "crawler", "--sources", str(sources_file))
-            print(f"crawler: {cand['pages']} pages in {cand['seconds']:.2f}s = "
+            print(f"  crawler: {cand['pages']} pages in {cand['seconds']:.2f}s = "
                   f"{cand['pages_per_s']:.1f} pages/s, peak RSS {cand['peak_rss_mb']:.0f} MB, "
                   f"extraction {cand['extract_ms_per_page']:.1f} ms/page", flush=True)
             base = run_fresh(script, "--variant", "naive", "--sources", str(sources_file))
-            print(f"naive:   {base['pages']} pages in {base['seconds']:.2f}s = "
+            print(f"  naive:   {base['pages']} pages in {base['seconds']:.2f}s = "
                   f"{base['pages_per_s']:.1f} pages/s, peak RSS {base['peak_rss_mb']:.0f} MB",
                   flush=True)
         finally:
@@ -145,21 +142,50 @@ def main() -> int:
                 site.kill()
     if cand["pages"] != base["pages"]:
         print(f"warning: the variants crawled {cand['pages']} vs {base['pages']} pages")
-    ratio = cand["pages_per_s"] / base["pages_per_s"]
-    path = write_result(
-        "crawl",
-        metrics={"ratio": round(ratio, 2), "pages_per_s": round(cand["pages_per_s"], 1),
-                 "extract_ms_per_page": round(cand["extract_ms_per_page"], 2),
-                 "peak_rss_mb": round(cand["peak_rss_mb"], 1)},
-        baseline={"pages_per_s": round(base["pages_per_s"], 1),
-                  "peak_rss_mb": round(base["peak_rss_mb"], 1)},
-        ratio=round(ratio, 2),
-        goal=GOAL,
-        setup={"hosts": HOSTS, "pages_per_host": PAGES, "latency_ms": args.latency * 1000,
-               "pages": cand["pages"], "crawler_seconds": round(cand["seconds"], 2),
-               "naive_seconds": round(base["seconds"], 2)},
-    )
-    print(f"ratio {ratio:.1f}x (goal: {GOAL}) -> {path}")
+    return cand, base
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant", choices=["crawler", "naive"])
+    parser.add_argument("--sources", type=Path)
+    parser.add_argument("--latency", type=float, action="append",
+                        help="seconds per request; repeat for several (default: 0.05 and 0.1)")
+    parser.add_argument("--no-write", action="store_true", help="print only; keep bench/results as is")
+    args = parser.parse_args()
+    if args.variant:
+        run = variant_crawler if args.variant == "crawler" else variant_naive
+        print(json.dumps(run(args.sources)))
+        return 0
+
+    latencies = tuple(args.latency or LATENCIES_S)
+    load_before = os.getloadavg()
+    metrics: dict[str, float] = {}
+    baseline: dict[str, float] = {}
+    setup: dict[str, object] = {"hosts": HOSTS, "pages_per_host": PAGES,
+                                "latencies_ms": [round(x * 1000) for x in latencies]}
+    ratios = []
+    for latency in latencies:
+        cand, base = compare(latency)
+        ms = f"{latency * 1000:.0f}ms"
+        ratio = cand["pages_per_s"] / base["pages_per_s"]
+        ratios.append(ratio)
+        print(f"  ratio at {ms}: {ratio:.1f}x", flush=True)
+        metrics.update({f"ratio_{ms}": round(ratio, 2), f"pages_per_s_{ms}": round(cand["pages_per_s"], 1),
+                        f"extract_ms_per_page_{ms}": round(cand["extract_ms_per_page"], 2),
+                        f"peak_rss_mb_{ms}": round(cand["peak_rss_mb"], 1)})
+        baseline.update({f"pages_per_s_{ms}": round(base["pages_per_s"], 1),
+                         f"peak_rss_mb_{ms}": round(base["peak_rss_mb"], 1)})
+        setup.update({f"pages_{ms}": cand["pages"], f"crawler_seconds_{ms}": round(cand["seconds"], 2),
+                      f"naive_seconds_{ms}": round(base["seconds"], 2)})
+    headline = round(min(ratios), 2)
+    metrics["ratio"] = headline
+    setup["load_average_before_after"] = [round(x, 2) for x in (*load_before, *os.getloadavg())]
+    print(f"ratio {headline}x at the least favourable latency (goal: {GOAL})")
+    if not args.no_write:
+        path = write_result("crawl", metrics=metrics, baseline=baseline, ratio=headline, goal=GOAL,
+                            setup=setup)
+        print(f"-> {path}")
     return 0
 
 
