@@ -45,6 +45,7 @@ def build_store(settings: Settings) -> ObjectStore:
 
 
 def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: Clock) -> Runtime:
+    from chalicelib.alerts.fanout import with_webhook
     from chalicelib.alerts.local import LocalAlertSink
     from chalicelib.compute.local import LocalCompute
     from chalicelib.compute.retry_policy import job_definitions
@@ -59,7 +60,7 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: 
     store = build_store(settings)
     assert isinstance(store, LocalObjectStore)
     ledger = SqliteLedger(home / "ledger.sqlite3", clock=clock)
-    alerts = LocalAlertSink(home / "alerts.jsonl")
+    alerts = with_webhook(LocalAlertSink(home / "alerts.jsonl"), settings.webhook)
     # Workers run the batch entrypoint against the same home, whatever their cwd.
     workers = settings.workers or os.cpu_count() or 1
     # One worker per core: each worker's torch gets its share of the cores, not all of them.

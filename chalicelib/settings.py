@@ -1,4 +1,5 @@
-"""Typed settings, read once from the environment (prefix ``NEWSOPS_``)."""
+"""Typed settings, read once from the environment (prefix ``NEWSOPS_``): one class, with a
+section each for the verifier and reaper (``ops``) and the alert webhook (``webhook``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,36 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OpsSettings(BaseSettings):
+    """The verifier's and the reaper's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSOPS_", extra="ignore")
+
+    # A problem still open after this long is alerted again; shorter would page every hour.
+    alert_cooldown_s: int = Field(default=6 * 3600, ge=0)
+    # A source with no new article for this long is stale (crawls run several times a day).
+    freshness_window_s: int = Field(default=24 * 3600, ge=60)
+    # Finished runs younger than this are re-checked by the scheduled verifier.
+    verify_lookback_s: int = Field(default=7 * 86400, ge=0)
+    verify_max_runs: int = Field(default=200, ge=1, le=5000)
+
+
+class WebhookSettings(BaseSettings):
+    """A Slack-compatible incoming webhook that gets every alert of the local backend. The URL
+    is a secret (whoever holds it can post to the channel): never logged, never in an error."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSOPS_", extra="ignore")
+
+    webhook_url: SecretStr = SecretStr("")
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.webhook_url.get_secret_value())
 
 
 class Settings(BaseSettings):
@@ -57,20 +86,10 @@ class Settings(BaseSettings):
     # minutes whatever the run's size (10,000 chunks -> 100 slices, 50,000 articles each at the default chunk size).
     index_slice_chunks: int = Field(default=100, ge=1, le=10_000, description="chunks per index invocation")
     workers: int = Field(default=0, ge=0, description="local compute processes; 0 = number of cores")
-    webhook_url: str = ""
     retry_interval_scale: float = Field(default=1.0, ge=0)
 
-    @property
-    def store_root(self) -> Path:
-        return self.home / "store"
-
-    @property
-    def ledger_path(self) -> Path:
-        return self.home / "ledger.sqlite3"
-
-    @property
-    def alerts_path(self) -> Path:
-        return self.home / "alerts.jsonl"
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
 @lru_cache(maxsize=1)

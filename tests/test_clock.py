@@ -12,8 +12,8 @@ from chalicelib.api.status import health, status
 from chalicelib.clock import SYSTEM_CLOCK, ManualClock, SystemClock
 from chalicelib.crawl.crawler import crawl
 from chalicelib.crawl.sources import SourcesConfig
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.verifier import run_verifier
+from chalicelib.settings import OpsSettings
 from tests.ops.support import alerts_of, crawl_doc
 
 # Years away from the real clock on purpose: a check that still read the system clock would

@@ -131,8 +131,8 @@ def test_a_claim_whose_ingest_died_is_taken_over_after_the_lease(make_runtime):
 
     from chalicelib.clock import ManualClock
     from chalicelib.ledger.base import RunRecord
-    from chalicelib.ops.config import OpsSettings
     from chalicelib.ops.verifier import run_verifier
+    from chalicelib.settings import OpsSettings
     from tests.ops.support import alerts_of
 
     clock = ManualClock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))

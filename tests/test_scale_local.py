@@ -21,9 +21,9 @@ import pytest
 from chalicelib.clock import ManualClock
 from chalicelib.contract import keys
 from chalicelib.joblimits import ChildLimit, run_limit_s
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.reaper import reap
 from chalicelib.schema import RunReport
+from chalicelib.settings import OpsSettings
 from chalicelib.steps.index import SLICE_PREFIX
 from chalicelib.steps.ingest import execution_input
 from tests.conftest import fake_task

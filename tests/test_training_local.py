@@ -64,7 +64,7 @@ def test_train_evaluate_register_on_the_local_backend(make_runtime: Callable[...
     loaded = artifact.load(dest, device="cpu")
     assert loaded.config.kind == "char-ner" and not loaded.model.training
 
-    [alert] = [json.loads(line) for line in rt.settings.alerts_path.resolve().read_text().splitlines()]
+    [alert] = [json.loads(line) for line in (rt.settings.home / "alerts.jsonl").resolve().read_text().splitlines()]
     assert alert["subject"] == f"newsops train ok: {train_id}" and alert["severity"] == "info"
 
     # The execution is named by the train id: a second start is the same execution, not a rerun.
@@ -86,7 +86,7 @@ def test_missing_training_data_fails_at_train_and_alerts(make_runtime: Callable[
     assert "training data missing" in log.read_text()
     assert not local_log_dir(rt.settings, train_id, "evaluate").exists()
     assert registry.list_versions(rt.store, TASK) == []
-    [alert] = [json.loads(line) for line in rt.settings.alerts_path.resolve().read_text().splitlines()]
+    [alert] = [json.loads(line) for line in (rt.settings.home / "alerts.jsonl").resolve().read_text().splitlines()]
     assert alert["subject"] == f"newsops train FAILED at train: {train_id}"
     assert alert["severity"] == "error" and alert["stage"] == "train"
     assert alert["details"]["train_id"] == train_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib.alerts.base import Alert, AlertSink
+from chalicelib.settings import WebhookSettings
 
 log = logging.getLogger("newsops.alerts")
 
@@ -45,9 +46,10 @@ class FanoutAlertSink(AlertSink):
         return []
 
 
-def with_webhook(sink: AlertSink) -> AlertSink:
-    """``sink`` plus the configured webhook, or ``sink`` alone when none is configured."""
+def with_webhook(sink: AlertSink, settings: WebhookSettings) -> AlertSink:
+    """``sink`` plus the configured webhook (optional: its failure never loses the alert), or
+    ``sink`` alone when none is configured."""
     from chalicelib.alerts.webhook import webhook_sink
 
-    webhook = webhook_sink()
+    webhook = webhook_sink(settings)
     return FanoutAlertSink([sink], [webhook]) if webhook else sink

@@ -28,7 +28,6 @@ from chalicelib.compute.base import JobStatus
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
 from chalicelib.ledger.base import RunRecord
-from chalicelib.ops.config import get_ops_settings
 from chalicelib.ops.findings import FindingStore, StoredFinding
 from chalicelib.ops.freshness import last_crawl, source_freshness
 from chalicelib.ops.jobs import job_control_for
@@ -118,7 +117,7 @@ def status(rt: Runtime, *, now: float | None = None) -> Status:
     recent = rt.ledger.list_runs(limit=200)
     crawl = last_crawl(rt.ledger)
     reaper = rt.ledger.get_state(STATE_NAMESPACE, REAPER_KEY)
-    window = get_ops_settings().freshness_window_s
+    window = rt.settings.ops.freshness_window_s
     return Status(
         time=now, backend=rt.settings.backend, stage=rt.settings.stage,
         last_crawl=CrawlInfo(**vars(crawl)) if crawl else None,

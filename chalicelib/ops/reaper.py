@@ -25,10 +25,10 @@ from typing import Any
 from chalicelib.compute.base import ACTIVE_STATES, JobStatus
 from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.ledger.base import TERMINAL_STATES
-from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome
 from chalicelib.ops.jobs import ORPHAN_TAG, JobControl, job_control_for, run_id_of, task_of
 from chalicelib.runtime import Runtime
+from chalicelib.settings import OpsSettings
 
 log = logging.getLogger("newsops.ops.reaper")
 
@@ -94,7 +94,7 @@ def _why_stop(job: JobStatus, rt: Runtime, now: float, queue_children: int) -> s
 def reap(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = None,
          jobs: JobControl | None = None) -> ReapOutcome:
     now = rt.clock.now() if now is None else now
-    ops = ops or get_ops_settings()
+    ops = ops or rt.settings.ops
     jobs = jobs or job_control_for(rt)
     out = ReapOutcome(time=now)
     active = jobs.list_jobs(states=ACTIVE_STATES)

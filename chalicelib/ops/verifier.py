@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from chalicelib.contract import keys
 from chalicelib.ledger.base import RunRecord
-from chalicelib.ops.config import OpsSettings, get_ops_settings
 from chalicelib.ops.findings import Finding, FindingStore, ReconcileOutcome, StoredFinding
 from chalicelib.ops.freshness import CrawlSummary, SourceFreshness, last_crawl, source_freshness
 from chalicelib.ops.run_audit import audit_run
 from chalicelib.runtime import Runtime
+from chalicelib.settings import OpsSettings
 from chalicelib.workflow.base import ORCHESTRATOR_DIED
 
 log = logging.getLogger("newsops.ops.verifier")
@@ -215,7 +215,7 @@ def _runs_to_check(rt: Runtime, ops: OpsSettings, now: float, open_runs: set[str
 def run_verifier(rt: Runtime, *, now: float | None = None, ops: OpsSettings | None = None) -> Verdict:
     """One scheduled pass over runs and sources; returns (and stores) the verdict."""
     now = rt.clock.now() if now is None else now
-    ops = ops or get_ops_settings()
+    ops = ops or rt.settings.ops
     store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     # Failed-run findings close when their run leaves the look-back; the others are re-checked.
     open_runs = {f.run_id for f in store.open() if f.run_id and f.check in (CHECK_RESULTS, CHECK_STUCK)}
@@ -258,7 +258,7 @@ def verify_after_run(run_id: str, rt: Runtime, *, now: float | None = None,
                      ops: OpsSettings | None = None) -> ReconcileOutcome:
     """The verifier for one run, at the end of that run: records or resolves its findings only."""
     now = rt.clock.now() if now is None else now
-    ops = ops or get_ops_settings()
+    ops = ops or rt.settings.ops
     store = FindingStore(rt.ledger, rt.alerts, cooldown_s=ops.alert_cooldown_s, clock=rt.clock)
     run = rt.ledger.get_run(run_id)
     found = _run_findings(run, rt, now, 0) if run else []

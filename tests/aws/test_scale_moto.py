@@ -21,9 +21,9 @@ import pytest
 
 from chalicelib.factory import build_runtime
 from chalicelib.joblimits import ChildLimit, run_limit_s
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.reaper import reap
 from chalicelib.runtime import set_runtime
+from chalicelib.settings import OpsSettings
 from chalicelib.steps.index import SLICE_PREFIX, index_summary
 from chalicelib.steps.ingest import ingest_object
 from tests.aws.moto_world import World, hold_running, task_parameters

@@ -48,7 +48,7 @@ def test_every_resource_setting_is_provided_by_a_stack_output(stack: dict[str, A
     """A Settings field without a usable default names a cloud resource: the stack must set it."""
     provided = set(ENV_FROM_OUTPUTS) | set(STATIC_ENV)
     needed = {f"NEWSOPS_{name.upper()}" for name, field in Settings.model_fields.items()
-              if field.default == "" and name not in ("webhook_url",)}
+              if field.default == ""}
     needed |= {"NEWSOPS_BACKEND", "NEWSOPS_STAGE", "NEWSOPS_JOB_DEFINITION_PREFIX",
                "NEWSOPS_SEARCH_BACKEND", "NEWSOPS_SEARCH_INDEX"}
     missing = sorted(needed - provided)

@@ -12,9 +12,9 @@ from chalicelib.api import openapi
 from chalicelib.api.models import DashboardData, RunDetail, RunsPage, Status
 from chalicelib.api.routes import HERE
 from chalicelib.clock import ManualClock
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.verifier import run_verifier
 from chalicelib.runtime import set_runtime
+from chalicelib.settings import OpsSettings
 from tests.conftest import fake_task
 from tests.ops.support import crawl_doc
 from tests.pipeline_support import article, jsonl_gz, put_incoming

@@ -12,10 +12,10 @@ import time
 
 from chalicelib.compute.base import JobRequest
 from chalicelib.contract import keys
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.freshness import source_freshness
 from chalicelib.ops.reaper import reap
 from chalicelib.ops.verifier import run_verifier
+from chalicelib.settings import OpsSettings
 from tests.conftest import fake_task
 from tests.ops.support import alerts_of, crawl_doc, pid_alive
 from tests.pipeline_support import article, jsonl_gz, put_incoming

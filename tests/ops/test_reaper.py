@@ -14,9 +14,9 @@ import pytest
 
 from chalicelib.compute.base import ACTIVE_STATES, JobStatus
 from chalicelib.ledger.base import RunRecord
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.jobs import LocalJobRegistry, run_id_of, task_of
 from chalicelib.ops.reaper import reap
+from chalicelib.settings import OpsSettings
 from tests.ops.support import alerts_of, pid_alive, repo_pythonpath
 
 OPS = OpsSettings(alert_cooldown_s=6 * 3600)

@@ -6,9 +6,9 @@ import json
 import sqlite3
 import time
 
-from chalicelib.ops.config import OpsSettings
 from chalicelib.ops.run_end import on_run_end
 from chalicelib.ops.verifier import format_verdict, latest_verdict, run_verifier
+from chalicelib.settings import OpsSettings
 from tests.conftest import fake_task
 from tests.ops.support import alerts_of
 from tests.pipeline_support import article, jsonl_gz, put_incoming

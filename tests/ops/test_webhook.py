@@ -13,14 +13,10 @@ from pydantic import SecretStr
 
 from chalicelib.alerts.base import Alert, AlertSink
 from chalicelib.alerts.fanout import FanoutAlertSink, with_webhook
-from chalicelib.alerts.webhook import (
-    WebhookAlertSink,
-    WebhookError,
-    WebhookSettings,
-    forward_sns_to_webhook,
-    slack_payload,
-    webhook_sink,
-)
+from chalicelib.alerts.webhook import WebhookAlertSink, WebhookError, slack_payload, webhook_sink
+from chalicelib.settings import WebhookSettings
+from tests.conftest import fake_task
+from tests.pipeline_support import article, jsonl_gz, put_incoming
 
 SECRET_PATH = "/services/T000/B000/s3cr3t-token-do-not-log"
 
@@ -75,7 +71,7 @@ def test_delivery_and_the_url_never_logged(receiver, caplog, monkeypatch):
     state, url = receiver
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("NEWSOPS_WEBHOOK_URL", url)
-    sink = webhook_sink()
+    sink = webhook_sink(WebhookSettings())
     assert sink is not None and "s3cr3t" not in repr(sink) and "s3cr3t" not in repr(WebhookSettings())
     sink.publish(ALERT)
     assert state.posts[0]["path"] == SECRET_PATH and state.posts[0]["type"] == "application/json"
@@ -113,33 +109,22 @@ def test_fanout_optional_sinks_may_fail_required_ones_may_not(receiver, monkeypa
     with pytest.raises(ConnectionError):
         FanoutAlertSink([Failing(), keep], []).publish(ALERT)
     assert len(keep.got) == 2  # every sink was tried before the error
-    monkeypatch.delenv("NEWSOPS_WEBHOOK_URL", raising=False)
-    monkeypatch.delenv("NEWSOPS_WEBHOOK_URL_PARAMETER", raising=False)
-    assert with_webhook(keep) is keep
+    assert with_webhook(keep, WebhookSettings(webhook_url="")) is keep
     state, url = receiver
-    monkeypatch.setenv("NEWSOPS_WEBHOOK_URL", url)
-    both = with_webhook(keep)
+    both = with_webhook(keep, WebhookSettings(webhook_url=url))
     both.publish(ALERT)
     assert len(state.posts) == 1 and len(keep.got) == 3
 
 
-def test_url_from_ssm_and_sns_forwarding(receiver, monkeypatch):
-    from tests.aws.moto_world import mocked_aws
-
+def test_the_local_backends_alerts_reach_the_webhook_end_to_end(receiver, make_runtime, monkeypatch):
+    """NEWSOPS_WEBHOOK_URL set: a run's alerts go to the channel as well as to the alert file,
+    and a channel that is down loses no alert (the file still has it)."""
     state, url = receiver
-    with mocked_aws(monkeypatch, execute=False):
-        from chalicelib.aws import client
-
-        ssm = client("ssm")
-        ssm.put_parameter(Name="/newsops/test/webhook-url", Value=url, Type="SecureString")
-        monkeypatch.delenv("NEWSOPS_WEBHOOK_URL", raising=False)
-        monkeypatch.setenv("NEWSOPS_WEBHOOK_URL_PARAMETER", "/newsops/test/webhook-url")
-        sink = webhook_sink()
-        message = json.dumps({"run_id": "r-2", "stage": "task ner", "reason": "exit code 65",
-                              "counts": {"jobs_stopped": 2}, "look_at": ["s3://b/runs/r-2/report.json"]})
-        assert forward_sns_to_webhook("newsops run FAILED at task ner: r-2", message, sink)
-        posted = state.posts[-1]["json"]
-        assert posted["text"].startswith(":red_circle: newsops run FAILED at task ner: r-2: exit code 65")
-        missing = webhook_sink(WebhookSettings(webhook_url_parameter="/newsops/none"), ssm_client=ssm)
-        with pytest.raises(WebhookError, match="cannot read SSM parameter /newsops/none: ParameterNotFound"):
-            missing.publish(ALERT)
+    monkeypatch.setenv("NEWSOPS_WEBHOOK_URL", url)
+    rt = make_runtime(tasks=[fake_task("t")], chunk_size=5)
+    _, rid = put_incoming(rt, "hooked.jsonl.gz", jsonl_gz([article(i) for i in range(6)]))
+    assert [p["json"]["text"] for p in state.posts] == [
+        f":information_source: newsops run ok: {rid}: newsops run ok: {rid}"]
+    state.status = 500
+    put_incoming(rt, "down.jsonl.gz", jsonl_gz([article(i) for i in range(10, 13)]))
+    assert len(rt.alerts.read()) == 2  # recorded although the webhook failed
