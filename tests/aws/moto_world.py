@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chalicelib.aws import client as aws_client
@@ -160,6 +161,22 @@ class World:
             "train_state_machine_arn": self.train_state_machine_arn,
             "job_definition_prefix": self.job_definition_prefix, **overrides}
         return Settings(**values)
+
+    @contextmanager
+    def installed_runtime(self, tmp_path: Path, tasks: list[dict[str, Any]], **overrides: Any) -> Iterator[Any]:
+        """A runtime on this world (tasks written to a config file), installed as the process's
+        for the handlers; the previous one back afterwards."""
+        from chalicelib.factory import build_runtime
+        from chalicelib.runtime import set_runtime
+
+        path = tmp_path / "tasks.json"
+        path.write_text(json.dumps({"tasks": tasks}))
+        rt = build_runtime(self.settings(home=tmp_path / "home", tasks_file=path, **overrides))
+        previous = set_runtime(rt)
+        try:
+            yield rt
+        finally:
+            set_runtime(previous)
 
     # -- running ----------------------------------------------------------------------------
     def queue_lambda_results(self, *payloads: Any) -> None:

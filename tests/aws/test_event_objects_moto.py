@@ -18,9 +18,7 @@ import pytest
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
-from chalicelib.factory import build_runtime
 from chalicelib.ledger.dynamodb import DynamoDBLedger
-from chalicelib.runtime import set_runtime
 from chalicelib.store.base import ObjectChanged
 from chalicelib.store.s3 import S3ObjectStore
 from tests.aws.moto_world import World, mocked_aws
@@ -31,15 +29,9 @@ from tests.aws.test_ingest_aws import _invoke, _received, _route_s3_events_to_a_
 def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     with mocked_aws(monkeypatch, execute=False):
         w = World.create(task_names=("embed",), with_pipeline=True)
-        tasks = tmp_path / "tasks.json"
-        tasks.write_text(json.dumps({"tasks": [
-            {"name": "embed", "kind": "embedding", "model": "none", "attempts": 2, "timeout_s": 600}]}))
-        rt = build_runtime(w.settings(home=tmp_path / "home", tasks_file=tasks, chunk_size=40))
-        previous = set_runtime(rt)
-        try:
+        tasks = [{"name": "embed", "kind": "embedding", "model": "none", "attempts": 2, "timeout_s": 600}]
+        with w.installed_runtime(tmp_path, tasks, chunk_size=40):
             yield w
-        finally:
-            set_runtime(previous)
 
 
 def _batch(first: int, n: int) -> bytes:

@@ -14,8 +14,6 @@ from chalice.test import Client
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
-from chalicelib.factory import build_runtime
-from chalicelib.runtime import set_runtime
 from chalicelib.schema import ExecutionInput
 from tests.aws.moto_world import World, mocked_aws
 
@@ -25,16 +23,10 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     # Executions are only started here, not run: the run itself is tested in test_pipeline_moto.
     with mocked_aws(monkeypatch, execute=False):
         w = World.create(task_names=("embed", "classify"), with_pipeline=True)
-        tasks = tmp_path / "tasks.json"
-        tasks.write_text(json.dumps({"tasks": [
-            {"name": "embed", "kind": "embedding", "model": "none", "attempts": 2, "timeout_s": 600},
-            {"name": "classify", "kind": "text-classification", "model": "none", "timeout_s": 600}]}))
-        rt = build_runtime(w.settings(home=tmp_path / "home", tasks_file=tasks, chunk_size=40))
-        previous = set_runtime(rt)
-        try:
+        tasks = [{"name": "embed", "kind": "embedding", "model": "none", "attempts": 2, "timeout_s": 600},
+                 {"name": "classify", "kind": "text-classification", "model": "none", "timeout_s": 600}]
+        with w.installed_runtime(tmp_path, tasks, chunk_size=40):
             yield w
-        finally:
-            set_runtime(previous)
 
 
 def _input(n: int, bad: int = 0) -> bytes:

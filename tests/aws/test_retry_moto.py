@@ -16,9 +16,7 @@ from newsops_batch import entrypoint
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import RunManifest
-from chalicelib.factory import build_runtime
 from chalicelib.retry import missing_chunks, retry_run
-from chalicelib.runtime import set_runtime
 from chalicelib.steps.ingest import ingest_object
 from tests.aws.moto_world import World, task_parameters
 
@@ -40,17 +38,14 @@ class CountingRunner:
 @pytest.fixture
 def world(moto_env: None, tmp_path: Path) -> Iterator[World]:
     w = World.create(task_names=TASKS, with_pipeline=True)
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps({"tasks": [
-        {"name": t, "kind": "text-classification", "model": "none", "attempts": 1, "timeout_s": 600}
-        for t in TASKS]}))
-    w.rt = build_runtime(w.settings(home=tmp_path / "home", tasks_file=tasks, chunk_size=5))  # type: ignore[attr-defined]
-    previous = set_runtime(w.rt)  # type: ignore[attr-defined]
-    try:
-        yield w
-    finally:
-        w.stop_all()
-        set_runtime(previous)
+    tasks = [{"name": t, "kind": "text-classification", "model": "none", "attempts": 1, "timeout_s": 600}
+             for t in TASKS]
+    with w.installed_runtime(tmp_path, tasks, chunk_size=5) as rt:
+        w.rt = rt  # type: ignore[attr-defined]
+        try:
+            yield w
+        finally:
+            w.stop_all()
 
 
 def _input() -> bytes:

@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.factory import build_runtime
 from chalicelib.joblimits import ChildLimit, run_limit_s
 from chalicelib.ops.reaper import reap
-from chalicelib.runtime import set_runtime
 from chalicelib.settings import OpsSettings
 from chalicelib.steps.index import SLICE_PREFIX, index_summary
 from chalicelib.steps.ingest import ingest_object
@@ -56,17 +54,14 @@ def described_jobs_copied(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(moto_env: None, described_jobs_copied: None, tmp_path: Path) -> Iterator[World]:
     w = World.create(task_names=TASKS, with_pipeline=True)
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps({"tasks": [
-        {"name": t, "kind": "text-classification", "model": "none", "attempts": 2, "timeout_s": 600}
-        for t in TASKS]}))
-    w.rt = build_runtime(w.settings(home=tmp_path / "home", tasks_file=tasks, chunk_size=1))  # type: ignore[attr-defined]
-    previous = set_runtime(w.rt)  # type: ignore[attr-defined]
-    try:
-        yield w
-    finally:
-        w.stop_all()
-        set_runtime(previous)
+    tasks = [{"name": t, "kind": "text-classification", "model": "none", "attempts": 2, "timeout_s": 600}
+             for t in TASKS]
+    with w.installed_runtime(tmp_path, tasks, chunk_size=1) as rt:
+        w.rt = rt  # type: ignore[attr-defined]
+        try:
+            yield w
+        finally:
+            w.stop_all()
 
 
 def _input(n: int) -> bytes:
