@@ -12,7 +12,7 @@ from chalicelib.observability import log_context
 from chalicelib.ops.reaper import reap
 from chalicelib.ops.run_end import on_run_end
 from chalicelib.ops.verifier import run_verifier
-from chalicelib.runtime import get_runtime
+from chalicelib.runtime import LocalHandlers, get_runtime, register_local_handlers
 from chalicelib.steps.cleanup import fail_run
 from chalicelib.steps.index import index_slice, parse_request
 from chalicelib.steps.ingest import handle_event
@@ -74,3 +74,13 @@ def scheduled_verifier(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="reaper")
 def scheduled_reaper(event: Any) -> dict[str, Any]:
     return reap(get_runtime()).to_doc()
+
+
+def local_handlers() -> LocalHandlers:
+    """What the local backend calls where AWS would invoke a function (chalicelib/runtime.py)."""
+    return LocalHandlers(function=lambda name: globals()[name],
+                         on_object_created=lambda event, context: on_object_created(event, context))
+
+
+register_local_handlers(local_handlers())
+

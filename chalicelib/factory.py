@@ -5,7 +5,6 @@ Handlers never branch on the backend; they receive a ``Runtime`` and use its por
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import tempfile
@@ -15,7 +14,7 @@ from typing import Any
 from chalicelib.clock import SYSTEM_CLOCK, Clock
 from chalicelib.contract.schema import TaskConfig
 from chalicelib.contract.taskconfig import load_tasks
-from chalicelib.runtime import Runtime
+from chalicelib.runtime import LocalHandlers, Runtime, local_handlers
 from chalicelib.search.base import SearchIndex
 from chalicelib.settings import Settings
 from chalicelib.store.base import ObjectStore
@@ -23,12 +22,13 @@ from chalicelib.store.base import ObjectStore
 log = logging.getLogger("newsops.factory")
 
 
-def build_runtime(settings: Settings, *, app_module: str = "app", clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, handlers: LocalHandlers | None = None,
+                  clock: Clock | None = None) -> Runtime:
     """``clock``: where every adapter of this runtime reads "now" (default: the system clock)."""
     tasks = load_tasks(settings.tasks_file)
     clock = clock or SYSTEM_CLOCK
     if settings.backend == "local":
-        return _build_local(settings, tasks, app_module, clock)
+        return _build_local(settings, tasks, handlers or local_handlers(), clock)
     return _build_aws(settings, tasks, clock)
 
 
@@ -44,7 +44,7 @@ def build_store(settings: Settings) -> ObjectStore:
     return S3ObjectStore(settings.bucket, client("s3"))
 
 
-def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: Clock) -> Runtime:
+def _build_local(settings: Settings, tasks: TaskConfig, handlers: LocalHandlers, clock: Clock) -> Runtime:
     from chalicelib.alerts.fanout import with_webhook
     from chalicelib.alerts.local import LocalAlertSink
     from chalicelib.compute.local import LocalCompute
@@ -76,17 +76,13 @@ def _build_local(settings: Settings, tasks: TaskConfig, app_module: str, clock: 
                            clock=clock)
     search = LocalSearchIndex(home / "search.sqlite3")
 
-    def resolve_lambda(name: str) -> Any:
-        return getattr(importlib.import_module(app_module), name)
-
-    dispatcher = LocalTaskDispatcher(compute, resolve_lambda, alerts)
+    dispatcher = LocalTaskDispatcher(compute, handlers.function, alerts)
     workflow = LocalWorkflow(dispatcher, ledger, retry_interval_scale=settings.retry_interval_scale,
                              clock=clock, heartbeat_s=settings.heartbeat_s)
 
     def trigger(info: Any) -> None:
         # The local stand-in for S3 -> EventBridge -> Lambda: same event, same handler.
-        handler = importlib.import_module(app_module).on_object_created
-        handler(object_created_event(store.bucket, info, now=clock.utcnow()), None)
+        handlers.on_object_created(object_created_event(store.bucket, info, now=clock.utcnow()), None)
 
     store.subscribe("incoming/", trigger)
     return Runtime(settings, store, ledger, alerts, compute, workflow, search, tasks, clock)

@@ -8,7 +8,9 @@ Core code takes a ``Runtime`` as an argument and never knows which backend is be
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.alerts.base import AlertSink
 from chalicelib.clock import SYSTEM_CLOCK, Clock
@@ -61,3 +63,32 @@ def set_runtime(runtime: Runtime | None) -> Runtime | None:
     with _lock:
         previous, _runtime = _runtime, runtime
         return previous
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class LocalHandlers:
+    """What the local backend calls where AWS invokes a function: the app's handlers. app.py
+    registers them when it is imported; the factory takes them from there (or from its
+    caller), so no core module imports the app."""
+
+    function: Callable[[str], Handler]  # a Lambda function of the app, by name (index, verify, ...)
+    on_object_created: Handler  # the S3 "Object Created" handler: ingest
+
+
+_handlers: LocalHandlers | None = None
+
+
+def register_local_handlers(handlers: LocalHandlers) -> None:
+    global _handlers
+    _handlers = handlers
+
+
+def local_handlers() -> LocalHandlers:
+    if _handlers is None:
+        raise RuntimeError("the local backend runs the app's handlers, and none are registered: "
+                           "import app first (app.py registers them), or pass handlers= to build_runtime")
+    return _handlers
+

@@ -46,8 +46,10 @@ def local_runtime(**overrides: object) -> Iterator[Runtime]:
     if str(repo_root) not in sys.path:
         sys.path.insert(0, str(repo_root))  # app.py lives at the repository root
     settings = settings_from_env(**overrides)
+    import app
+
     try:
-        rt = build_runtime(settings)
+        rt = build_runtime(settings, handlers=app.local_handlers())
     except OSError as exc:
         where = exc.filename or settings.home
         raise ConfigurationError(f"NEWSOPS_HOME: cannot use {where}: {exc.strerror or exc}") from exc

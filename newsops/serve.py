@@ -120,7 +120,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, schedule_s: float | None
     settings = Settings()
     if settings.backend != "local":
         raise ValueError("newsops serve is for the local backend; on AWS the API is on API Gateway")
-    rt = build_runtime(settings)
+    _loopback(host)  # refused before anything is built
+    _default_app()  # app.py on the path
+    import app
+
+    rt = build_runtime(settings, handlers=app.local_handlers())
     previous = set_runtime(rt)
     configure_logging(settings)
     stop = threading.Event()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import app  # noqa: F401 - registers the handlers the local backend runs (chalicelib/runtime.py)
 from chalicelib.clock import Clock
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

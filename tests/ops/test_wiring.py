@@ -21,7 +21,7 @@ def wired(tmp_path):
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps({"tasks": [fake_task("t", attempts=1)]}))
     rt = build_runtime(Settings(home=tmp_path / "home", tasks_file=tasks, workers=2, retry_interval_scale=0.0,
-                                queue_wait_s=30, chunk_size=5), app_module="app")
+                                queue_wait_s=30, chunk_size=5))
     set_runtime(rt)
     yield rt
     rt.close()
