@@ -37,7 +37,8 @@ def test_over_long_fields_and_nul_characters_are_quarantined_once_at_ingest(make
 
 
 def test_limits_are_configurable_and_a_bad_value_is_named(tmp_path):
-    code = "from chalicelib.schema import MAX_TITLE_CHARS, MAX_BODY_CHARS; print(MAX_TITLE_CHARS, MAX_BODY_CHARS)"
+    code = ("from chalicelib.contract.schema import MAX_TITLE_CHARS, MAX_BODY_CHARS; "
+            "print(MAX_TITLE_CHARS, MAX_BODY_CHARS)")
     env = {**os.environ, "NEWSOPS_MAX_TITLE_CHARS": "80"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["80", "200000"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from newsops_batch.errors import PermanentError
 from newsops_batch.tasks import load_runner, routed_language
+from pydantic import ValidationError
 
 from chalicelib.contract import keys
 from chalicelib.contract.schema import Article
@@ -93,7 +94,12 @@ def test_a_named_default_language_runs_and_is_recorded(tiny_models, spec_for) ->
 
 
 def test_a_default_language_the_task_has_no_model_for_is_refused(spec_for) -> None:
-    spec = spec_for("embedding", "none", languages=["en"], options={"other_languages": "fr"})
+    # Refused when the task config is read (TaskSpec), before any job would meet it...
+    with pytest.raises(ValidationError, match="other_languages"):
+        spec_for("embedding", "none", languages=["en"], options={"other_languages": "fr"})
+    # ...and by the job too, for a spec that reached it some other way.
+    spec = spec_for("embedding", "none", languages=["en"]).model_copy(
+        update={"options": {"other_languages": "fr"}})
     with pytest.raises(PermanentError, match="other_languages"):
         load_runner(spec)
 
