@@ -82,3 +82,34 @@ def test_a_full_disk_ends_the_run_clearly_and_a_retry_completes_it_once_space_is
     assert "verdict: OK" in retried.stdout
     status = _newsops(["status", rid], env, capped=False)
     assert json.loads(status.stdout)["attempts"][-1]["state"] == "SUCCEEDED"
+
+
+def test_a_home_that_stops_taking_writes_mid_run_ends_the_run_and_hangs_nothing(tmp_path):
+    """Item 3: the home turns unwritable while the run is in flight (here every file of the
+    orchestrator and its workers is capped at 0 bytes of growth: RLIMIT_FSIZE, set from outside
+    on the running processes). The command must end, with the failure on stderr, not wait."""
+    import time
+
+    import psutil
+
+    batch = tmp_path / "k300.jsonl.gz"
+    batch.write_bytes(jsonl_gz([article(i) for i in range(300)]))
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps({"tasks": [fake_task("alpha", attempts=1)]}))
+    home = tmp_path / "home"
+    env = {**os.environ, "NEWSOPS_HOME": str(home), "NEWSOPS_TASKS_FILE": str(tasks),
+           "NEWSOPS_CHUNK_SIZE": "20", "NEWSOPS_RETRY_INTERVAL_SCALE": "0", "NEWSOPS_FAKE_SLEEP": "1",
+           "HF_HUB_OFFLINE": "1"}
+    # Output through a pipe: the cap must not silence the command's own stderr.
+    proc = subprocess.Popen([sys.executable, "-m", "newsops.cli", "ingest", str(batch)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not list(home.glob("store/runs/*/results/alpha/*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+        resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (0, 0))
+    out, _ = proc.communicate(timeout=90)  # the deadline: a hang fails here
+    assert proc.returncode == 1, out
+    assert "Traceback" not in out
+    assert "ALERT newsops run FAILED" in out
+    assert out.strip().splitlines()[-1].startswith("newsops ingest: cannot write ")
