@@ -1,4 +1,5 @@
-"""make bench-index: bulk vs one request per document on osmem; the local engine's speed.
+"""make bench-index: bulk vs opensearch-py's helpers.bulk and vs one request per document on
+osmem; the local engine's speed.
 
 Data: 50k generated articles (half English, half Japanese, ~2 KB of text each from Zipf-ranked
 word lists, a 384-d unit vector, companies, a category), written once to bench/data/ as JSON
@@ -257,6 +258,17 @@ def variant_cluster(path: Path, bulk_docs: int, single_docs: int, small_bulk: in
             out[f"{label}_single_s"] = time.perf_counter() - started
             out[f"{label}_single_docs"] = index.count()
             clone.close()
+            # What a competent user runs: opensearch-py's helpers.bulk (500 actions a request).
+            from opensearchpy import helpers
+
+            clone, client, index = fresh(server)
+            started = time.perf_counter()
+            ok, errors = helpers.bulk(client, ({"_index": index.alias, "_id": d["id"], "_source": d}
+                                               for d in docs(n_bulk)), raise_on_error=False)
+            out[f"{label}_helpers_s"] = time.perf_counter() - started
+            out[f"{label}_helpers_docs"] = index.count()
+            out[f"{label}_helpers_failed"] = len(errors) if isinstance(errors, list) else int(errors)
+            clone.close()
             clone, client, index = fresh(server)
             started = time.perf_counter()
             outcome = index.index(docs(n_bulk))
@@ -377,10 +389,14 @@ def main() -> int:
     def rate(label: str, kind: str) -> float:
         return cluster[f"{label}_{kind}_docs"] / cluster[f"{label}_{kind}_s"]
 
-    ratio = round(rate("full", "bulk") / rate("full", "single"), 2)
+    ratio_naive = round(rate("full", "bulk") / rate("full", "single"), 2)
+    # The headline: against opensearch-py's helpers.bulk, what a competent user would run.
+    ratio = round(rate("full", "bulk") / rate("full", "helpers"), 2)
     small_ratio = round(rate("small", "bulk") / rate("small", "single"), 2)
     metrics = {
-        "ratio_bulk": ratio,
+        "ratio_bulk_vs_helpers_bulk": ratio,
+        "ratio_bulk_small_docs_vs_helpers_bulk": round(rate("small", "bulk") / rate("small", "helpers"), 2),
+        "ratio_bulk": ratio_naive,
         "ratio_bulk_small_docs": small_ratio,
         "bulk_docs_per_s": round(rate("full", "bulk"), 1),
         "bulk_docs_timed": cluster["full_bulk_docs"],
@@ -400,7 +416,10 @@ def main() -> int:
     for name in ("text", "filter", "facets", "similar"):
         metrics[f"local_{name}_p50_ms"] = round(local[f"{name}_p50_ms"], 2)
         metrics[f"local_{name}_p95_ms"] = round(local[f"{name}_p95_ms"], 2)
-    baseline = {"single_docs_per_s": round(rate("full", "single"), 1),
+    baseline = {"helpers_bulk_docs_per_s": round(rate("full", "helpers"), 1),
+                "helpers_bulk_docs_timed": cluster["full_helpers_docs"],
+                "small_helpers_bulk_docs_per_s": round(rate("small", "helpers"), 1),
+                "single_docs_per_s": round(rate("full", "single"), 1),
                 "single_docs_timed": cluster["full_single_docs"],
                 "single_first_300_docs_per_s": (round(300 / cluster["full_single_first_300_s"], 1)
                                                 if "full_single_first_300_s" in cluster else None),
@@ -408,7 +427,9 @@ def main() -> int:
                 "single_extrapolated_s_for_50k": round(args.docs / rate("full", "single"), 1),
                 "bulk_extrapolated_s_for_50k": round(args.docs / rate("full", "bulk"), 1)}
     goal = (
-        "ratio_bulk >= 10: bulk docs/s (the adapter's own index(): bulk requests of "
+        "ratio_bulk_vs_helpers_bulk >= 1: the adapter's bulk indexing at least as fast as "
+        "opensearch-py's helpers.bulk (500 actions a request, same client and mapping), the baseline "
+        "a competent user would run; ratio_bulk >= 10 against the naive one: bulk docs/s (the adapter's own index(): bulk requests of "
         f"{BulkPolicy().batch_docs} articles) over one-request-per-document docs/s (client.index "
         "per article: the same opensearch-py client, connection settings and serializer) against "
         "osmem-server on 127.0.0.1 with the adapter's mapping. osmem spends milliseconds of CPU "
@@ -429,8 +450,9 @@ def main() -> int:
         "full-text (English, Japanese, with and without filters) and listing/filter-only searches "
         "of size 10; facets and similar-article (brute-force kNN) latencies reported apart.")
     out = write_result("index", metrics, baseline, ratio, goal)
-    print(f"osmem: bulk {rate('full', 'bulk'):.0f} docs/s vs one request per document "
-          f"{rate('full', 'single'):.0f} docs/s: {ratio}x (metadata-only documents: {small_ratio}x)")
+    print(f"osmem: bulk {rate('full', 'bulk'):.0f} docs/s vs opensearch-py helpers.bulk "
+          f"{rate('full', 'helpers'):.0f} docs/s: {ratio}x; vs one request per document "
+          f"{rate('full', 'single'):.0f} docs/s: {ratio_naive}x (metadata-only documents: {small_ratio}x)")
     print(f"local: {metrics['local_docs_per_s']:.0f} docs/s ({metrics['local_docs_per_cpu_s']:.0f} "
           f"per CPU second, load {load:.1f}); query p50 {metrics['local_query_p50_ms']} ms, "
           f"p95 {metrics['local_query_p95_ms']} ms (facets p95 {metrics['local_facets_p95_ms']} ms, "
