@@ -108,7 +108,11 @@ def test_ten_thousand_chunks_by_three_tasks_on_aws(world: World) -> None:
     arn = f"{world.state_machine_arn.replace(':stateMachine:', ':execution:')}:{rid}"
     described = world.wait(arn, timeout_s=600)
     t_run = time.perf_counter() - t0
-    assert described["status"] == "SUCCEEDED", described
+    if described["status"] != "SUCCEEDED":  # say why, not only that it failed
+        failures = [{k: v for k, v in e.items() if k.endswith("FailedEventDetails") or k == "type"}
+                    for e in _history(world, arn) if "Failed" in e["type"] or "TimedOut" in e["type"]]
+        pytest.fail(f"execution {described['status']}: {described.get('error')}: "
+                    f"{str(described.get('cause'))[:2000]}; failed events: {str(failures[:5])[:3000]}")
     assert len(described["input"].encode()) < PAYLOAD_LIMIT
 
     events = _history(world, arn)
