@@ -51,9 +51,33 @@ def described_jobs_copied(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BatchBackend, "describe_jobs", describe_jobs)
 
 
+class _SnapshotDict(dict):  # type: ignore[type-arg]
+    """moto's Batch job table, iterated over a copy taken in one step: its other readers (the
+    array children's status, ListJobs) meet the same race as DescribeJobs ("dictionary
+    changed size during iteration", seen failing RunTasks in CI)."""
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def keys(self) -> Any:
+        return list(super().keys())
+
+    def values(self) -> Any:
+        return list(super().values())
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
 @pytest.fixture
 def world(moto_env: None, described_jobs_copied: None, tmp_path: Path) -> Iterator[World]:
     w = World.create(task_names=TASKS, with_pipeline=True)
+    from moto.batch.models import batch_backends
+
+    from tests.aws.moto_world import ACCOUNT, REGION
+
+    backend = batch_backends[ACCOUNT][REGION]
+    backend._jobs = _SnapshotDict(backend._jobs)
     tasks = [{"name": t, "kind": "text-classification", "model": "none", "attempts": 2, "timeout_s": 600}
              for t in TASKS]
     with w.installed_runtime(tmp_path, tasks, chunk_size=1) as rt:
