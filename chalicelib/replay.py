@@ -115,6 +115,7 @@ def reextract_day(rt: Runtime, day: date,
                   progress: Callable[[str], None] | None = None) -> ArchivedBatch | None:
     """The day's archived raw pages through today's extractor, as one batch object (written
     under ``replay/``, where no trigger starts a production run). None for a day without pages."""
+    from chalicelib.crawl.charset import charset_param
     from chalicelib.crawl.extract import ExtractionFailed, extract_article
 
     prefix = f"raw/{day:%Y/%m/%d}/"
@@ -127,7 +128,7 @@ def reextract_day(rt: Runtime, day: date,
         url = unquote(info.metadata["url"])
         try:
             ex = extract_article(gzip.decompress(rt.store.get(key)), url,
-                                 declared_charset=_charset(info.metadata.get("content-type", "")))
+                                 declared_charset=charset_param(info.metadata.get("content-type", "")))
         except (ExtractionFailed, OSError, ValueError) as exc:
             failed += 1
             log.info("replay: %s (%s) not extracted: %s", key, url, exc)
@@ -146,14 +147,6 @@ def reextract_day(rt: Runtime, day: date,
     key = keys.replay_raw_batch(day)
     info = rt.store.put(key, jsonl.encode(records))
     return ArchivedBatch(key=key, etag=info.etag, size=info.size, archived=prefix)
-
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        k, _, v = part.partition("=")
-        if k.strip().lower() == "charset" and v.strip():
-            return v.strip().strip("\"'")
-    return None
 
 
 def replay(rt: Runtime, *, task: str, model_version: str | None, date_from: date, date_to: date,

@@ -82,3 +82,13 @@ def decode_page(body: bytes, declared: str | None = None) -> Decoded:
     if text.count("\ufffd") > MAX_REPLACED_SHARE * max(len(text), 1):
         raise Undecodable(f"{text.count(chr(0xFFFD))} invalid characters in {len(text)}")
     return Decoded(text, "utf-8", repaired=True)
+
+
+def charset_param(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type header value, if it names one."""
+    for part in content_type.split(";")[1:]:
+        k, _, v = part.partition("=")
+        if k.strip().lower() == "charset" and v.strip():
+            return v.strip().strip("\"'")
+    return None
+

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from chalicelib.crawl.charset import charset_param
 from chalicelib.crawl.politeness import Politeness
 from chalicelib.crawl.safety import IPAddress, IPNetwork, Resolver, UnsafeAddress, vetted_addresses
 from chalicelib.crawl.sources import CrawlOptions
@@ -54,11 +55,7 @@ class Fetched:
 
     @property
     def charset(self) -> str | None:
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            k, _, v = part.partition("=")
-            if k.strip().lower() == "charset" and v.strip():
-                return v.strip().strip("\"'")
-        return None
+        return charset_param(self.headers.get("content-type", ""))
 
 
 # Asked before each hop: may this URL be fetched? Raises FetchError when not.
