@@ -13,7 +13,7 @@ import logging
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,11 @@ def moto_config(*, execute: bool = True) -> dict[str, Any]:
 
 @contextmanager
 def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = True,
-               states_errors: bool = True) -> Iterator[None]:
+               states_errors: bool = True, batch_jobs_atomic: bool = True) -> Iterator[None]:
     """moto with fake credentials and (unless told not to) the pipeline patches; nothing leaves the process."""
     from moto import mock_aws
 
-    from tests.support.moto_patches import atomic_dynamodb_writes, patched_moto
+    from tests.support.moto_patches import atomic_batch_jobs, atomic_dynamodb_writes, patched_moto
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
@@ -52,8 +52,12 @@ def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = T
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        with mock_aws(config=moto_config(execute=execute)), atomic_dynamodb_writes(), \
-                patched_moto(batch_casing=batch_casing, states_errors=states_errors):
+        with ExitStack() as stack:
+            stack.enter_context(mock_aws(config=moto_config(execute=execute)))
+            stack.enter_context(atomic_dynamodb_writes())
+            if batch_jobs_atomic:
+                stack.enter_context(atomic_batch_jobs())
+            stack.enter_context(patched_moto(batch_casing=batch_casing, states_errors=states_errors))
             yield
     finally:
         quiet.setLevel(level)

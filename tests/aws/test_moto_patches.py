@@ -92,3 +92,46 @@ def test_patches_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) ->
         pass
 
 
+
+
+def _poll_while_an_array_is_submitted(monkeypatch: pytest.MonkeyPatch, *, atomic: bool) -> None:
+    """What the pipeline's Parallel does: one branch submits a big array job while another
+    branch's ``.sync`` poll describes its own job. Thread switches are made as frequent as
+    they can be, so a table read that is not atomic meets the submission mid-way."""
+    import sys
+    import threading
+
+    with mocked_aws(monkeypatch, batch_jobs_atomic=atomic):
+        w = World.create()
+        batch = w.client("batch")
+        first = batch.submit_job(jobName="probe-first", jobQueue=w.queue_arn,
+                                 jobDefinition=f"{w.job_definition_prefix}-fake")["jobId"]
+        submitted = threading.Event()
+
+        def submit() -> None:
+            try:
+                batch.submit_job(jobName="probe-array", jobQueue=w.queue_arn,
+                                 jobDefinition=f"{w.job_definition_prefix}-fake", arrayProperties={"size": 3000})
+            finally:
+                submitted.set()
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            submitter = threading.Thread(target=submit)
+            submitter.start()
+            while not submitted.is_set():
+                assert batch.describe_jobs(jobs=[first])["jobs"][0]["status"] == "SUCCEEDED"
+            submitter.join()
+        finally:
+            sys.setswitchinterval(interval)
+            w.stop_all()
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="moto 5.2.5 gap; patched in tests/support/moto_patches.py")
+def test_moto_without_the_batch_lock_still_races_an_array_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    _poll_while_an_array_is_submitted(monkeypatch, atomic=False)
+
+
+def test_locked_moto_batch_reads_whole_tables_during_an_array_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    _poll_while_an_array_is_submitted(monkeypatch, atomic=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,47 +37,8 @@ OPS = OpsSettings(alert_cooldown_s=6 * 3600)
 
 
 @pytest.fixture
-def described_jobs_copied(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's DescribeJobs iterates its job dict while another thread's SubmitJob adds an array's
-    10,000 children to it ("dictionary changed size during iteration", a moto race that AWS
-    does not have): it iterates a copy here, taken atomically."""
-    from moto.batch.models import BatchBackend
-
-    def describe_jobs(self: Any, jobs: list[str] | None) -> list[dict[str, Any]]:
-        wanted = set(jobs or ())
-        return [job.describe() for key, job in list(self._jobs.items())
-                if not wanted or key in wanted or job.arn in wanted]
-
-    monkeypatch.setattr(BatchBackend, "describe_jobs", describe_jobs)
-
-
-class _SnapshotDict(dict):  # type: ignore[type-arg]
-    """moto's Batch job table, iterated over a copy taken in one step: its other readers (the
-    array children's status, ListJobs) meet the same race as DescribeJobs ("dictionary
-    changed size during iteration", seen failing RunTasks in CI)."""
-
-    def __iter__(self) -> Any:
-        return iter(list(super().keys()))
-
-    def keys(self) -> Any:
-        return list(super().keys())
-
-    def values(self) -> Any:
-        return list(super().values())
-
-    def items(self) -> Any:
-        return list(super().items())
-
-
-@pytest.fixture
-def world(moto_env: None, described_jobs_copied: None, tmp_path: Path) -> Iterator[World]:
+def world(moto_env: None, tmp_path: Path) -> Iterator[World]:
     w = World.create(task_names=TASKS, with_pipeline=True)
-    from moto.batch.models import batch_backends
-
-    from tests.aws.moto_world import ACCOUNT, REGION
-
-    backend = batch_backends[ACCOUNT][REGION]
-    backend._jobs = _SnapshotDict(backend._jobs)
     tasks = [{"name": t, "kind": "text-classification", "model": "none", "attempts": 2, "timeout_s": 600}
              for t in TASKS]
     with w.installed_runtime(tmp_path, tasks, chunk_size=1) as rt:
@@ -118,9 +78,6 @@ def _payloads(event: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("NEWSOPS_MOTO_SCALE"), reason=(
-    "moto's Batch races its own SubmitJob of 10,000-child arrays in a full-suite run ('dictionary "
-    "changed size during iteration'); run with NEWSOPS_MOTO_SCALE=1"))
 def test_ten_thousand_chunks_by_three_tasks_on_aws(world: World) -> None:
     rt = world.rt  # type: ignore[attr-defined]
     t0 = time.perf_counter()

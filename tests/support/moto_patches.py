@@ -18,6 +18,12 @@ A third, ``atomic_dynamodb_writes``, is no moto bug but a service guarantee moto
 DynamoDB applies a conditional write atomically, moto checks the condition and then writes
 without a lock, so two threads can both "win" a claim. The concurrency tests of the run claim
 test our use of the condition, not moto's thread scheduling, so they run with writes serialised.
+A fourth, ``atomic_batch_jobs``, is the same for moto's Batch job table: ``SubmitJob`` of an
+array adds its children one by one to a dict that ``DescribeJobs`` (the ``.sync`` poll of the
+other branches) iterates from another thread. Building each item tuple can run the garbage
+collector, whose finalizers let the submitting thread in, and the poll fails with
+``RuntimeError: dictionary changed size during iteration`` (``States.Runtime`` in the run).
+AWS's API has no such race, so the job table is read and written under one lock.
 
 ``tests/aws/test_moto_patches.py`` runs unpatched moto under ``xfail(strict=True)``: the day
 moto fixes either gap, that test passes, fails the suite, and this module can go.
@@ -98,6 +104,33 @@ def atomic_dynamodb_writes() -> Iterator[None]:
     with ExitStack() as stack:
         for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
             stack.enter_context(mock.patch.object(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name))))
+        yield
+
+
+@contextmanager
+def atomic_batch_jobs() -> Iterator[None]:
+    """Serialise moto's Batch job-table reads and writes, as the service's API is atomic per call."""
+    import threading
+
+    from moto.batch.models import BatchBackend
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    lock = threading.RLock()
+
+    def serialised(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    with ExitStack() as stack:
+        # The Docker-less backend submits itself and hands every other call to BatchBackend.
+        for cls, names in ((BatchSimpleBackend, ("submit_job",)),
+                           (BatchBackend, ("submit_job", "describe_jobs", "list_jobs", "cancel_job",
+                                           "terminate_job"))):
+            for name in names:
+                stack.enter_context(mock.patch.object(cls, name, serialised(getattr(cls, name))))
         yield
 
 
