@@ -86,11 +86,9 @@ def _error_name(error_name: str | None) -> Any:
 
 
 @contextmanager
-def atomic_dynamodb_writes() -> Iterator[None]:
-    """Serialise moto's DynamoDB item writes, as the service makes each one atomic."""
+def _under_one_lock(methods: dict[type, tuple[str, ...]]) -> Iterator[None]:
+    """Run the named methods of these classes one call at a time, across all threads."""
     import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
 
@@ -102,35 +100,30 @@ def atomic_dynamodb_writes() -> Iterator[None]:
         return call
 
     with ExitStack() as stack:
-        for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-            stack.enter_context(mock.patch.object(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name))))
+        for cls, names in methods.items():
+            for name in names:
+                stack.enter_context(mock.patch.object(cls, name, serialised(getattr(cls, name))))
+        yield
+
+
+@contextmanager
+def atomic_dynamodb_writes() -> Iterator[None]:
+    """Serialise moto's DynamoDB item writes, as the service makes each one atomic."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    with _under_one_lock({DynamoDBBackend: ("put_item", "update_item", "delete_item", "transact_write_items")}):
         yield
 
 
 @contextmanager
 def atomic_batch_jobs() -> Iterator[None]:
     """Serialise moto's Batch job-table reads and writes, as the service's API is atomic per call."""
-    import threading
-
     from moto.batch.models import BatchBackend
     from moto.batch_simple.models import BatchSimpleBackend
 
-    lock = threading.RLock()
-
-    def serialised(method: Any) -> Any:
-        @functools.wraps(method)
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(self, *args, **kwargs)
-        return call
-
-    with ExitStack() as stack:
-        # The Docker-less backend submits itself and hands every other call to BatchBackend.
-        for cls, names in ((BatchSimpleBackend, ("submit_job",)),
-                           (BatchBackend, ("submit_job", "describe_jobs", "list_jobs", "cancel_job",
-                                           "terminate_job"))):
-            for name in names:
-                stack.enter_context(mock.patch.object(cls, name, serialised(getattr(cls, name))))
+    # The Docker-less backend submits itself and hands every other call to BatchBackend.
+    with _under_one_lock({BatchSimpleBackend: ("submit_job",),
+                          BatchBackend: ("submit_job", "describe_jobs", "list_jobs", "cancel_job", "terminate_job")}):
         yield
 
 
