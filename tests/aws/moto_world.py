@@ -13,7 +13,7 @@ import logging
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,9 @@ def mocked_aws(monkeypatch: Any, *, execute: bool = True, batch_casing: bool = T
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        with ExitStack() as stack:
-            stack.enter_context(mock_aws(config=moto_config(execute=execute)))
-            stack.enter_context(atomic_dynamodb_writes())
-            if batch_jobs_atomic:
-                stack.enter_context(atomic_batch_jobs())
-            stack.enter_context(patched_moto(batch_casing=batch_casing, states_errors=states_errors))
+        with mock_aws(config=moto_config(execute=execute)), atomic_dynamodb_writes(), \
+                atomic_batch_jobs() if batch_jobs_atomic else nullcontext(), \
+                patched_moto(batch_casing=batch_casing, states_errors=states_errors):
             yield
     finally:
         quiet.setLevel(level)

@@ -92,8 +92,6 @@ def test_patches_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) ->
         pass
 
 
-
-
 def _poll_while_an_array_is_submitted(monkeypatch: pytest.MonkeyPatch, *, atomic: bool) -> None:
     """What the pipeline's Parallel does: one branch submits a big array job while another
     branch's ``.sync`` poll describes its own job. Thread switches are made as frequent as

@@ -26,7 +26,7 @@ collector, whose finalizers let the submitting thread in, and the poll fails wit
 AWS's API has no such race, so the job table is read and written under one lock.
 
 ``tests/aws/test_moto_patches.py`` runs unpatched moto under ``xfail(strict=True)``: the day
-moto fixes either gap, that test passes, fails the suite, and this module can go.
+moto fixes any of these gaps, its test passes, fails the suite, and that patch can go.
 """
 
 from __future__ import annotations
